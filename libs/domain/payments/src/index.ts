@@ -1,0 +1,3 @@
+export * from './money';
+export * from './payment-events';
+export * from './payment';
