@@ -1,0 +1,6 @@
+export * from './connector';
+export * from './connector-registry';
+export * from './http-client';
+export * from './stripe/stripe.connector';
+export * from './stripe/stripe.transformers';
+export * from './stripe/stripe.wire';

@@ -1,0 +1,13 @@
+export { ContractError, type ContractErrorCode } from './contract-error';
+export {
+  decodePaymentEvent,
+  encodePaymentEvent,
+  eventIdHeader,
+  eventTypeHeader,
+  paymentEventSchemaVersion,
+  schemaVersionHeader,
+  type DecodedPaymentEvent,
+  type EnvelopeMeta,
+} from './payment-event-codec';
+// The generated schema, for consumers that need the raw Envelope (e.g. to inspect a dead-lettered message).
+export { EnvelopeSchema, type Envelope } from './gen/dirigen/events/v1/envelope_pb';

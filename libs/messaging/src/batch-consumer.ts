@@ -1,0 +1,201 @@
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { EventProducer } from './event-producer';
+import { headerText } from './trace-headers';
+
+export const eventTypeHeader = 'dirigen-event-type';
+export const eventIdHeader = 'dirigen-event-id';
+
+export interface InboundMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | undefined;
+  value: Buffer;
+  headers: IHeaders;
+  eventType: string | undefined;
+  eventId: string | undefined;
+}
+
+/** Processes a chunk of messages, all or nothing; throwing makes the consumer retry the chunk. */
+export type BatchHandler = (messages: readonly InboundMessage[]) => Promise<void>;
+
+/** Thrown by a handler for a message that no retry can fix (malformed, impossible transition): it goes to the dead-letter topic. */
+export class PermanentMessageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentMessageError';
+  }
+}
+
+export interface RetryPolicy {
+  attemptsMax: number;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
+export interface BatchConsumerOptions {
+  groupId: string;
+  topics: string[];
+  handler: BatchHandler;
+  /** Only messages whose event-type header is listed reach the handler; the rest are acknowledged unread. */
+  eventTypes?: ReadonlySet<string>;
+  deadLetter: { producer: EventProducer; topic: string };
+  /** Partitions processed at once by this replica. */
+  partitionsConsumedConcurrently?: number;
+  /** Messages handed to the handler in one call. */
+  chunkSizeMax?: number;
+  retry?: RetryPolicy;
+  log: (level: 'error' | 'warn' | 'info', message: string, extra?: Record<string, unknown>) => void;
+}
+
+const defaultRetry: RetryPolicy = { attemptsMax: 5, backoffInitialMs: 100, backoffMaxMs: 5_000 };
+
+/**
+ * Batch consumption on kafkajs `eachBatch` (NestJS's Kafka transport is one message at a time):
+ * chunks of up to `chunkSizeMax` go to the handler, a failing chunk is retried with backoff,
+ * then split so that only the messages that keep failing go to the dead-letter topic.
+ * Offsets are committed only after their chunk was handled; stop() finishes the chunk in hand.
+ */
+export class BatchConsumer {
+  private readonly consumer: Consumer;
+  private readonly retry: RetryPolicy;
+  private readonly chunkSizeMax: number;
+  private running = false;
+
+  constructor(kafka: Kafka, private readonly options: BatchConsumerOptions) {
+    this.retry = options.retry ?? defaultRetry;
+    this.chunkSizeMax = options.chunkSizeMax ?? 500;
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: 1_048_576,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 10_000 },
+    });
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    for (const topic of this.options.topics) await this.consumer.subscribe({ topic, fromBeginning: true });
+    this.running = true;
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      this.options.log('error', 'kafka consumer crashed', { groupId: this.options.groupId, error: String(event.payload.error) });
+    });
+    await this.consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1_000,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      eachBatch: (payload) => this.consumeBatch(payload),
+    });
+  }
+
+  /** Finishes the chunk in hand, commits its offsets and leaves the group. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.consumer.disconnect();
+  }
+
+  private async consumeBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    for (let start = 0; start < batch.messages.length; start += this.chunkSizeMax) {
+      if (!isRunning() || isStale()) return;
+      const raw = batch.messages.slice(start, start + this.chunkSizeMax);
+      const chunk = raw.map((message) => toInbound(batch.topic, batch.partition, message));
+      const wanted = this.options.eventTypes
+        ? chunk.filter((message) => message.eventType !== undefined && this.options.eventTypes!.has(message.eventType))
+        : chunk;
+      if (wanted.length > 0) await this.handleChunk(wanted, heartbeat);
+      resolveOffset(raw[raw.length - 1]!.offset);
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
+  }
+
+  private async handleChunk(chunk: InboundMessage[], heartbeat: () => Promise<void>): Promise<void> {
+    const failure = await this.withRetries(() => this.options.handler(chunk), heartbeat);
+    if (failure === undefined) return;
+    if (chunk.length === 1) {
+      await this.deadLetter(chunk[0]!, failure);
+      return;
+    }
+    // Isolate the poison: every message alone, in order, so only the failing ones are dead-lettered.
+    for (const message of chunk) {
+      const messageFailure = await this.withRetries(() => this.options.handler([message]), heartbeat);
+      if (messageFailure !== undefined) await this.deadLetter(message, messageFailure);
+    }
+  }
+
+  /** Runs `work` until it succeeds or the attempts run out; returns the last error, if any. */
+  private async withRetries(work: () => Promise<void>, heartbeat: () => Promise<void>): Promise<unknown> {
+    let backoffMs = this.retry.backoffInitialMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await work();
+        return undefined;
+      } catch (error) {
+        if (error instanceof PermanentMessageError || attempt >= this.retry.attemptsMax || !this.running) return error;
+        this.options.log('warn', 'handler failed, retrying', { groupId: this.options.groupId, attempt, error: String(error) });
+        await sleep(backoffMs * (0.5 + Math.random() / 2));
+        backoffMs = Math.min(backoffMs * 2, this.retry.backoffMaxMs);
+        await heartbeat();
+      }
+    }
+  }
+
+  private async deadLetter(message: InboundMessage, failure: unknown): Promise<void> {
+    if (!this.running) throw failure; // shutting down: leave the offset uncommitted, the next owner retries
+    this.options.log('error', 'message dead-lettered', {
+      groupId: this.options.groupId,
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      eventType: message.eventType,
+      eventId: message.eventId,
+      error: String(failure),
+    });
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(message.headers)) {
+      const text = headerText(value);
+      if (text !== undefined) headers[name] = text;
+    }
+    await this.options.deadLetter.producer.send([
+      {
+        topic: this.options.deadLetter.topic,
+        key: message.key ?? '',
+        value: message.value,
+        headers: {
+          ...headers,
+          'dirigen-dlq-group': this.options.groupId,
+          'dirigen-dlq-source': `${message.topic}/${message.partition}/${message.offset}`,
+          'dirigen-dlq-reason': String(failure instanceof Error ? failure.message : failure).slice(0, 1_000),
+          'dirigen-dlq-at': new Date().toISOString(),
+        },
+      },
+    ]);
+  }
+}
+
+function toInbound(topic: string, partition: number, message: KafkaMessage): InboundMessage {
+  const headers = message.headers ?? {};
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString(),
+    value: message.value ?? Buffer.alloc(0),
+    headers,
+    eventType: headerText(headers[eventTypeHeader]),
+    eventId: headerText(headers[eventIdHeader]),
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

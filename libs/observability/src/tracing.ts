@@ -1,0 +1,34 @@
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+
+let sdk: NodeSDK | undefined;
+
+/**
+ * Starts the OpenTelemetry SDK for this process. Must run before `http` is first required,
+ * so every service imports its `tracing.ts` as the first line of `main.ts`.
+ * Exporters follow the standard env (`OTEL_TRACES_EXPORTER=otlp|console|none`,
+ * `OTEL_EXPORTER_OTLP_ENDPOINT`); the platform launcher sets them explicitly.
+ */
+export function startTracing(serviceName: string): void {
+  if (sdk) return;
+  process.env.OTEL_SERVICE_NAME ??= serviceName;
+  process.env.OTEL_TRACES_EXPORTER ??= 'none';
+  process.env.OTEL_METRICS_EXPORTER ??= 'none';
+  process.env.OTEL_LOGS_EXPORTER ??= 'none';
+  sdk = new NodeSDK({
+    serviceName,
+    instrumentations: [
+      new HttpInstrumentation({
+        // Health probes and scrapes are not payments: keep them out of traces.
+        ignoreIncomingRequestHook: (request) => /^\/(health|metrics)/.test(request.url ?? ''),
+      }),
+    ],
+  });
+  sdk.start();
+}
+
+/** Flushes buffered spans; called on graceful shutdown. */
+export async function stopTracing(): Promise<void> {
+  await sdk?.shutdown();
+  sdk = undefined;
+}

@@ -1,0 +1,64 @@
+import { DataSource, type MigrationInterface } from 'typeorm';
+
+export interface ServiceDatabaseOptions {
+  url: string;
+  /** The service's own schema: services never read each other's tables. */
+  schema: string;
+  applicationName: string;
+  migrations?: (new () => MigrationInterface)[];
+  poolSizeMax?: number;
+}
+
+/** A TypeORM data source bound to one service schema, with every pool option explicit. */
+export function createServiceDataSource(options: ServiceDatabaseOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    schema: options.schema,
+    applicationName: options.applicationName,
+    entities: [],
+    migrations: options.migrations ?? [],
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: false,
+    extra: {
+      max: options.poolSizeMax ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: 30_000,
+    },
+  });
+}
+
+/**
+ * Applies the service's migrations under an advisory lock, so replicas or a launcher racing
+ * each other apply each migration once.
+ */
+export async function migrateServiceDatabase(options: ServiceDatabaseOptions): Promise<string[]> {
+  const bootstrap = createServiceDataSource({ ...options, migrations: [] });
+  await bootstrap.initialize();
+  try {
+    await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(options.schema)}`);
+  } finally {
+    await bootstrap.destroy();
+  }
+  const dataSource = createServiceDataSource(options);
+  await dataSource.initialize();
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.connect();
+    await runner.query('SELECT pg_advisory_lock(hashtext($1))', [`migrate:${options.schema}`]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [`migrate:${options.schema}`]);
+    return applied.map((migration) => migration.name);
+  } finally {
+    await runner.release();
+    await dataSource.destroy();
+  }
+}
+
+export function quoteIdentifier(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invariant: unsafe SQL identifier ${name}`);
+  return `"${name}"`;
+}

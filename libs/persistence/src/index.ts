@@ -1,0 +1,5 @@
+export * from './data-source';
+export * from './messaging-tables';
+export * from './pg-outbox';
+export * from './pg-inbox';
+export * from './sql-migration';

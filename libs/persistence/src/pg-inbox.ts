@@ -1,0 +1,16 @@
+import type { EntityManager } from 'typeorm';
+import { quoteIdentifier } from './data-source';
+
+/**
+ * Claims event ids for `consumer` inside the caller's transaction and returns the ones not
+ * seen before: effects of a redelivered event are skipped, exactly once per consumer.
+ */
+export async function claimNewEvents(manager: EntityManager, schema: string, consumer: string, eventIds: readonly string[]): Promise<Set<string>> {
+  if (eventIds.length === 0) return new Set();
+  const rows: { event_id: string }[] = await manager.query(
+    `INSERT INTO ${quoteIdentifier(schema)}.inbox (consumer, event_id)
+     SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING event_id`,
+    [consumer, [...new Set(eventIds)]],
+  );
+  return new Set(rows.map((row) => row.event_id));
+}

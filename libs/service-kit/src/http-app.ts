@@ -1,0 +1,72 @@
+import { HttpException, type INestApplication, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { ApiError } from './api-error';
+
+export interface HttpAppOptions {
+  port: number;
+  host?: string;
+  /** Largest request body accepted; larger ones get 413 before any handler runs. */
+  bodyLimitBytes?: number;
+  logger: Logger;
+}
+
+/**
+ * A NestJS application on Fastify whose every error, including ones raised before routing
+ * (malformed JSON, oversized body, unknown route), answers in the contract's error shape.
+ */
+export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<INestApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
+    keepAliveTimeout: 65_000,
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: false, bufferLogs: false });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.setErrorHandler((error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500) options.logger.error({ err: error }, 'request failed');
+    void reply.status(apiError.status).send(apiError.toBody());
+  });
+  app.useGlobalFilters({
+    catch(exception: unknown, host) {
+      const reply = host.switchToHttp().getResponse<FastifyReply>();
+      const apiError = toApiError(exception);
+      if (apiError.status >= 500) options.logger.error({ err: exception }, 'request failed');
+      void reply.status(apiError.status).send(apiError.toBody());
+    },
+  });
+  app.enableShutdownHooks();
+  await app.listen(options.port, options.host ?? '0.0.0.0');
+  return app;
+}
+
+/** Maps anything thrown while serving a request to the contract's error shape. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    if (status === 404) return new ApiError(404, 'invalid_request_error', 'route_not_found', 'Unrecognized request URL.');
+    if (status < 500) return new ApiError(status, 'invalid_request_error', 'invalid_request', error.message);
+  }
+  const fastifyCode = (error as { code?: unknown })?.code;
+  switch (fastifyCode) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(413, 'invalid_request_error', 'body_too_large', 'The request body is larger than the limit.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, 'invalid_request_error', 'unsupported_media_type', 'Send the request body as application/json.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return ApiError.invalidRequest('invalid_json', 'The request body is empty but declared as JSON.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return ApiError.invalidRequest('invalid_request', 'The Content-Length header does not match the body.');
+  }
+  if (error instanceof SyntaxError || (error as { statusCode?: number })?.statusCode === 400) {
+    return ApiError.invalidRequest('invalid_json', 'The request body is not valid JSON.');
+  }
+  return new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred.');
+}

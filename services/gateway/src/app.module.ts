@@ -1,0 +1,57 @@
+import { Module } from '@nestjs/common';
+import { createConnector, type PaymentConnector } from '@dirigen/connectors';
+import type { AttemptOutcome } from '@dirigen/payments';
+import { paymentConsumerProvider, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
+import { AuthorizationRunner } from './authorization-runner';
+import { gatewaySchema } from './gateway.migrations';
+import { VaultClient } from './vault-client';
+
+export const config = readPlatformConfig('gateway', 8085);
+
+const AUTHORIZATION_RUNNER = Symbol('AUTHORIZATION_RUNNER');
+
+function configuredConnectors(env: NodeJS.ProcessEnv): Map<string, PaymentConnector> {
+  return new Map([
+    [
+      'stripe',
+      createConnector('stripe', {
+        baseUrl: env.STRIPE_BASE_URL ?? 'http://127.0.0.1:8090',
+        secretKey: env.STRIPE_SECRET_KEY ?? 'sk_test_dirigen_local',
+        timeoutMs: Number(env.PSP_TIMEOUT_MS ?? 10_000),
+        maxSockets: 128,
+      }),
+    ],
+  ]);
+}
+
+@Module({
+  imports: [PlatformModule.forRoot({ config, schema: gatewaySchema })],
+  providers: [
+    {
+      provide: AUTHORIZATION_RUNNER,
+      useFactory: () =>
+        new AuthorizationRunner(
+          configuredConnectors(process.env),
+          new VaultClient({ baseUrl: process.env.VAULT_URL ?? 'http://127.0.0.1:8082', callerSecret: process.env.VAULT_CALLER_SECRET ?? '', timeoutMs: 5_000 }),
+        ),
+    },
+    paymentConsumerProvider<AttemptOutcome>({
+      config,
+      groupId: 'gateway',
+      schema: gatewaySchema,
+      inject: [AUTHORIZATION_RUNNER],
+      // PSP calls happen in `prepare`, outside the transaction; the outcome is recorded with the events it causes.
+      partitionsConsumedConcurrently: 12,
+      define: (runner: AuthorizationRunner) => ({
+        folds: new Set(['payment.requested', 'payment.risk_assessed', 'payment.routed'] as const),
+        prepare: (items) => runner.run(items),
+        async react({ event }, outcome) {
+          if (event.type !== 'payment.routed' || event.data.candidates.length === 0) return undefined;
+          if (!outcome) throw new Error('invariant: a routed payment reached react without an authorization outcome');
+          return { type: 'RecordAttemptOutcome', outcome };
+        },
+      }),
+    }),
+  ],
+})
+export class AppModule {}

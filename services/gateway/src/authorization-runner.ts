@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import { ConnectorError, type PaymentConnector } from '@dirigen/connectors';
+import type { AttemptOutcome } from '@dirigen/payments';
+import type { ProcessedItem } from '@dirigen/service-kit';
+import type { VaultClient } from './vault-client';
+
+/** PSP calls in flight at once from one gateway replica. */
+export const authorizationsInFlightMax = 64;
+
+const tracer = trace.getTracer('dirigen.gateway');
+
+/** The attempt id for the first attempt of a routed payment: the same on redelivery, so the PSP replays instead of charging twice. */
+export function attemptIdFor(routedEventId: string, candidateIndex: number): string {
+  return `att_${createHash('sha256').update(`${routedEventId}:${candidateIndex}`).digest('base64url').slice(0, 24)}`;
+}
+
+/**
+ * Authorizes routed payments at their first candidate connector: detokenize, call the PSP,
+ * turn the answer into an attempt outcome. Runs outside any database transaction; repeating
+ * it for the same event repeats the same attempt id, which the PSP de-duplicates.
+ */
+export class AuthorizationRunner {
+  constructor(
+    private readonly connectors: ReadonlyMap<string, PaymentConnector>,
+    private readonly vault: VaultClient,
+  ) {}
+
+  async run(items: readonly ProcessedItem[]): Promise<Map<string, AttemptOutcome>> {
+    const routed = items.filter((item) => item.event.type === 'payment.routed' && item.payment.status === 'processing');
+    const outcomes = new Map<string, AttemptOutcome>();
+    for (let start = 0; start < routed.length; start += authorizationsInFlightMax) {
+      const slice = routed.slice(start, start + authorizationsInFlightMax);
+      const results = await Promise.all(slice.map((item) => context.with(item.traceContext, () => this.authorize(item))));
+      slice.forEach((item, index) => outcomes.set(item.meta.eventId, results[index]!));
+    }
+    return outcomes;
+  }
+
+  private async authorize(item: ProcessedItem): Promise<AttemptOutcome> {
+    const { payment, meta } = item;
+    const candidate = payment.routing!.candidates[0]!;
+    const attemptId = attemptIdFor(meta.eventId, 0);
+    const connector = this.connectors.get(candidate.connector);
+    if (!connector) {
+      return { attemptId, connector: candidate.connector, status: 'failed', failureCode: 'connector_not_configured', failureMessage: `The gateway has no ${candidate.connector} connector configured.`, failureKind: 'retryable', latencyMs: 0 };
+    }
+    return tracer.startActiveSpan(`authorize ${connector.name}`, { kind: SpanKind.INTERNAL, attributes: { 'dirigen.payment_id': payment.id, 'dirigen.attempt_id': attemptId } }, async (span): Promise<AttemptOutcome> => {
+      const startedAt = performance.now();
+      try {
+        const card = payment.request.paymentMethod.card;
+        if (!card) throw new ConnectorError('unsupported', connector.name, `payment method ${payment.request.paymentMethod.type} is not supported yet`);
+        const detokenized = await this.vault.detokenize({ merchantId: payment.merchantId, token: card.token, paymentId: payment.id, purpose: 'authorization' });
+        if (!detokenized.ok) {
+          return { attemptId, connector: connector.name, status: 'failed', failureCode: detokenized.code, failureMessage: detokenized.message, failureKind: 'hard_decline', latencyMs: elapsed(startedAt) };
+        }
+        const result = await connector.authorize({
+          attemptId,
+          paymentId: payment.id,
+          merchantId: payment.merchantId,
+          amount: payment.request.amount,
+          captureMethod: payment.request.captureMethod,
+          card: detokenized.card,
+          description: payment.request.description,
+          metadata: payment.request.metadata,
+        });
+        span.setAttribute('dirigen.attempt_status', result.status);
+        return {
+          attemptId,
+          connector: connector.name,
+          status: result.status,
+          latencyMs: Math.round(result.pspLatencyMs),
+          ...(result.pspReference ? { pspReference: result.pspReference } : {}),
+          ...(result.failureCode ? { failureCode: result.failureCode } : {}),
+          ...(result.failureMessage ? { failureMessage: result.failureMessage } : {}),
+          ...(result.failureKind ? { failureKind: result.failureKind } : {}),
+        };
+      } catch (error) {
+        if (!(error instanceof ConnectorError)) throw error;
+        return { attemptId, connector: connector.name, status: 'failed', failureCode: `connector_${error.code}`, failureMessage: error.message, failureKind: error.code === 'authentication' ? 'authentication' : 'invalid_request', latencyMs: elapsed(startedAt) };
+      } finally {
+        span.end();
+      }
+    });
+  }
+}
+
+function elapsed(startedAt: number): number {
+  return Math.round(performance.now() - startedAt);
+}

@@ -1,0 +1,160 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { validateCard } from '@dirigen/cards';
+import type { OutboxRelay } from '@dirigen/messaging';
+import { appendToOutbox, claimNewEvents } from '@dirigen/persistence';
+import { decide, evolve, initialPaymentState, isChargeableCurrency, type Payment, type PaymentRequested } from '@dirigen/payments';
+import { ApiError, currentTraceFields, DATA_SOURCE, OUTBOX_RELAY, PLATFORM_CONFIG, toOutboundMessage, type PlatformConfig } from '@dirigen/service-kit';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { CreatePaymentDto } from './create-payment.dto';
+import { intakeSchema } from './intake.migrations';
+import { PaymentWaiter } from './payment-waiter';
+import { PaymentsReadModel, projectionConsumer } from './payments.read-model';
+import { VaultClient } from './vault-client';
+
+export const VAULT_CLIENT = Symbol('VAULT_CLIENT');
+export const REQUEST_HASH_SECRET = Symbol('REQUEST_HASH_SECRET');
+
+/** How long a create request waits for the payment's outcome before answering 202 `processing`. */
+export const waitBudgetMs = Number(process.env.PAYMENT_WAIT_BUDGET_MS ?? 5_000);
+
+export interface CreatedPayment {
+  payment: Payment;
+  /** True when an earlier request with the same Idempotency-Key created it. */
+  replayed: boolean;
+}
+
+/**
+ * Creates and confirms a payment: validates what the domain needs, honours the Idempotency-Key,
+ * tokenizes the card, then records the payment, its first event and the outbox row in one
+ * transaction (no dual write), and waits a bounded time for the outcome.
+ */
+@Injectable()
+export class PaymentIntake {
+  constructor(
+    @Inject(DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
+    @Inject(VAULT_CLIENT) private readonly vault: VaultClient,
+    @Inject(PaymentWaiter) private readonly waiter: PaymentWaiter,
+    @Inject(PaymentsReadModel) private readonly payments: PaymentsReadModel,
+    @Inject(REQUEST_HASH_SECRET) private readonly requestHashSecret: Buffer,
+    @Inject(PLATFORM_CONFIG) private readonly config: PlatformConfig,
+  ) {}
+
+  async create(merchantId: string, dto: CreatePaymentDto, idempotencyKey: string | undefined): Promise<CreatedPayment> {
+    const currency = dto.currency.toUpperCase();
+    if (!isChargeableCurrency(currency)) throw ApiError.invalidRequest('currency_invalid', `Invalid currency: ${dto.currency.slice(0, 8)}.`, 'currency');
+    const card = this.requireCard(dto);
+    const requestHash = createHmac('sha256', this.requestHashSecret).update(stableStringify(dto)).digest();
+    if (idempotencyKey !== undefined) {
+      const earlier = await this.findByIdempotencyKey(this.dataSource.manager, merchantId, idempotencyKey, requestHash);
+      if (earlier) return { payment: await this.waitForOutcome(earlier), replayed: true };
+    }
+    const cardFacts = await this.vault.tokenize(merchantId, card);
+    const request: PaymentRequested = {
+      amount: { amountMinor: dto.amount, currency },
+      captureMethod: dto.capture_method ?? 'automatic',
+      paymentMethod: { type: 'card', card: cardFacts },
+      ...(dto.customer ? { customer: { ...dto.customer } } : {}),
+      ...(dto.description !== undefined ? { description: dto.description } : {}),
+      metadata: dto.metadata ?? {},
+    };
+    const paymentId = `pay_${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`;
+    const waiting = this.waiter.register(paymentId);
+    try {
+      const created = await this.record(merchantId, paymentId, request, idempotencyKey, requestHash);
+      if (created !== paymentId) return { payment: await this.waitForOutcome(created), replayed: true };
+      this.relay.wake();
+      await waiting.wait(waitBudgetMs);
+      return { payment: (await this.payments.find(merchantId, paymentId))!, replayed: false };
+    } finally {
+      waiting.cancel();
+    }
+  }
+
+  /** Returns the id of the payment the request stands for: the new one, or the one an identical concurrent request created. */
+  private async record(merchantId: string, paymentId: string, request: PaymentRequested, idempotencyKey: string | undefined, requestHash: Buffer): Promise<string> {
+    const occurredAt = new Date().toISOString();
+    const eventId = randomUUID();
+    const [requested] = decide({ type: 'RequestPayment', request }, initialPaymentState);
+    const state = evolve(initialPaymentState, requested!, { paymentId, merchantId, occurredAt });
+    if (state.kind !== 'exists') throw new Error('invariant: a requested payment exists');
+    const claimed = await this.dataSource.transaction(async (manager) => {
+      if (idempotencyKey !== undefined) {
+        const inserted: unknown[] = await manager.query(
+          `INSERT INTO intake.idempotency_keys (merchant_id, idempotency_key, request_hash, payment_id) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING RETURNING payment_id`,
+          [merchantId, idempotencyKey, requestHash, paymentId],
+        );
+        if (inserted.length === 0) return false;
+      }
+      await this.payments.insert(manager, state.payment);
+      await this.payments.appendEvents(manager, [{ eventId, paymentId, event: requested!, occurredAt }]);
+      // The projection will see this event again from Kafka: it is already applied here.
+      await claimNewEvents(manager, intakeSchema, projectionConsumer, [eventId]);
+      const outbound = toOutboundMessage(requested!, { eventId, paymentId, merchantId, occurredAt, correlationId: eventId, producer: this.config.instance, ...currentTraceFields() });
+      await appendToOutbox(manager, intakeSchema, [outbound]);
+      return true;
+    });
+    if (claimed) return paymentId;
+    // A concurrent request with the same key won the race and has committed by now.
+    const winner = await this.findByIdempotencyKey(this.dataSource.manager, merchantId, idempotencyKey!, requestHash);
+    if (!winner) throw new ApiError(409, 'idempotency_error', 'idempotency_key_in_use', 'A request with this Idempotency-Key is in progress; retry later.');
+    return winner;
+  }
+
+  private async findByIdempotencyKey(manager: EntityManager, merchantId: string, idempotencyKey: string, requestHash: Buffer): Promise<string | undefined> {
+    const [row]: { request_hash: Buffer; payment_id: string }[] = await manager.query(
+      'SELECT request_hash, payment_id FROM intake.idempotency_keys WHERE merchant_id = $1 AND idempotency_key = $2',
+      [merchantId, idempotencyKey],
+    );
+    if (!row) return undefined;
+    if (!row.request_hash.equals(requestHash)) {
+      throw new ApiError(400, 'idempotency_error', 'idempotency_key_reused', 'This Idempotency-Key was used with a different request body.', 'Idempotency-Key');
+    }
+    return row.payment_id;
+  }
+
+  private async waitForOutcome(paymentId: string): Promise<Payment> {
+    const merchantPayment = await this.payments.findById(paymentId);
+    if (!merchantPayment) throw new ApiError(409, 'idempotency_error', 'idempotency_key_in_use', 'A request with this Idempotency-Key is in progress; retry later.');
+    if (merchantPayment.status !== 'processing') return merchantPayment;
+    const waiting = this.waiter.register(paymentId);
+    try {
+      // Re-read after registering: the outcome may have landed in between.
+      const current = await this.payments.findById(paymentId);
+      if (current && current.status !== 'processing') return current;
+      await waiting.wait(waitBudgetMs);
+    } finally {
+      waiting.cancel();
+    }
+    return (await this.payments.findById(paymentId))!;
+  }
+
+  private requireCard(dto: CreatePaymentDto): { number: string; expMonth: number; expYear: number; cvc: string } {
+    const method = dto.payment_method;
+    if (method.type !== 'card') {
+      throw ApiError.invalidRequest('payment_method_unavailable', `Payment method type ${method.type} is not available yet.`, 'payment_method.type');
+    }
+    if (method.token !== undefined) {
+      throw ApiError.invalidRequest('payment_method_unavailable', 'Paying with a saved card token is not available yet.', 'payment_method.token');
+    }
+    if (!method.card) throw ApiError.invalidRequest('parameter_missing', 'Missing required param: payment_method.card.', 'payment_method.card');
+    const card = { number: method.card.number.replace(/[\s-]/g, ''), expMonth: method.card.exp_month, expYear: method.card.exp_year, cvc: method.card.cvc };
+    const validation = validateCard(card, new Date());
+    if (!validation.ok) {
+      throw new ApiError(402, 'card_error', validation.failure.code, validation.failure.message, `payment_method.card.${validation.failure.field}`);
+    }
+    return card;
+  }
+}
+
+/** JSON with object keys sorted, so the same body always hashes the same. */
+export function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, entry]) => entry !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${stableStringify(entry)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,67 @@
+import { Body, Controller, Get, Headers, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiError } from '@dirigen/service-kit';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import type { FastifyReply } from 'fastify';
+import { ApiKeyGuard, type AuthenticatedRequest } from './api-key.guard';
+import { CreatePaymentDto } from './create-payment.dto';
+import { PaymentIntake } from './payment-intake';
+import { presentEvent, presentPayment } from './payment.presenter';
+import { pageSizeMax, PaymentsReadModel } from './payments.read-model';
+
+export const idempotencyKeyLengthMax = 255;
+const paymentIdPattern = /^pay_[A-Za-z0-9]{1,64}$/;
+
+class ListPaymentsQuery {
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(pageSizeMax) limit?: number;
+  @IsOptional() @IsString() @Length(1, 80) starting_after?: string;
+}
+
+/** The merchant API for payments (PRODUCT.md, v1). Thin: parse, authenticate, delegate, present. */
+@Controller('v1/payments')
+@UseGuards(ApiKeyGuard)
+export class PaymentsController {
+  constructor(
+    @Inject(PaymentIntake) private readonly intake: PaymentIntake,
+    @Inject(PaymentsReadModel) private readonly payments: PaymentsReadModel,
+  ) {}
+
+  @Post()
+  async create(
+    @Req() request: AuthenticatedRequest,
+    @Body() body: CreatePaymentDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > idempotencyKeyLengthMax || !/^[\x21-\x7e]+$/.test(idempotencyKey))) {
+      throw ApiError.invalidRequest('idempotency_key_invalid', `Idempotency-Key must be 1 to ${idempotencyKeyLengthMax} printable ASCII characters.`, 'Idempotency-Key');
+    }
+    const { payment, replayed } = await this.intake.create(request.merchantId!, body, idempotencyKey);
+    void reply.status(payment.status === 'processing' ? 202 : replayed ? 200 : 201);
+    if (replayed) void reply.header('Idempotent-Replayed', 'true');
+    return presentPayment(payment);
+  }
+
+  @Get()
+  async list(@Req() request: AuthenticatedRequest, @Query() query: ListPaymentsQuery) {
+    const { payments, hasMore } = await this.payments.list(request.merchantId!, query.limit ?? 10, query.starting_after);
+    return { object: 'list', data: payments.map(presentPayment), has_more: hasMore };
+  }
+
+  @Get(':id')
+  async retrieve(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
+    return presentPayment(await this.requirePayment(request.merchantId!, id));
+  }
+
+  @Get(':id/events')
+  async timeline(@Req() request: AuthenticatedRequest, @Param('id') id: string) {
+    const payment = await this.requirePayment(request.merchantId!, id);
+    return { object: 'list', data: (await this.payments.timeline(payment.id)).map(presentEvent) };
+  }
+
+  private async requirePayment(merchantId: string, id: string) {
+    const payment = paymentIdPattern.test(id) ? await this.payments.find(merchantId, id) : undefined;
+    if (!payment) throw ApiError.notFound('payment', id);
+    return payment;
+  }
+}

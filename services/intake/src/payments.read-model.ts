@@ -1,0 +1,104 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { PaymentEvent, Payment, PaymentState } from '@dirigen/payments';
+import { DATA_SOURCE } from '@dirigen/service-kit';
+import type { DataSource, EntityManager } from 'typeorm';
+
+export const projectionConsumer = 'intake-projection';
+
+/** Largest page `GET /v1/payments` returns. */
+export const pageSizeMax = 100;
+
+export interface RecordedEvent {
+  eventId: string;
+  paymentId: string;
+  event: PaymentEvent;
+  occurredAt: string;
+}
+
+/** The payments read model (intake.payments) and the timeline (intake.payment_events). */
+@Injectable()
+export class PaymentsReadModel {
+  constructor(@Inject(DATA_SOURCE) private readonly dataSource: DataSource) {}
+
+  /** Merchant-scoped: another merchant's payment is indistinguishable from a missing one. */
+  async find(merchantId: string, paymentId: string): Promise<Payment | undefined> {
+    const [row]: { state: PaymentState }[] = await this.dataSource.query('SELECT state FROM intake.payments WHERE id = $1 AND merchant_id = $2', [paymentId, merchantId]);
+    return row?.state.kind === 'exists' ? row.state.payment : undefined;
+  }
+
+  async findById(paymentId: string): Promise<Payment | undefined> {
+    const [row]: { state: PaymentState }[] = await this.dataSource.query('SELECT state FROM intake.payments WHERE id = $1', [paymentId]);
+    return row?.state.kind === 'exists' ? row.state.payment : undefined;
+  }
+
+  /** Newest first; `startingAfter` is the last id of the previous page. */
+  async list(merchantId: string, limit: number, startingAfter: string | undefined): Promise<{ payments: Payment[]; hasMore: boolean }> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > pageSizeMax) throw new Error(`invariant: page size ${limit} outside 1..${pageSizeMax}`);
+    const rows: { state: PaymentState }[] = startingAfter
+      ? await this.dataSource.query(
+          `SELECT p.state FROM intake.payments p, intake.payments cursor
+           WHERE cursor.id = $2 AND cursor.merchant_id = $1 AND p.merchant_id = $1
+             AND (p.created_at, p.id) < (cursor.created_at, cursor.id)
+           ORDER BY p.created_at DESC, p.id DESC LIMIT $3`,
+          [merchantId, startingAfter, limit + 1],
+        )
+      : await this.dataSource.query('SELECT state FROM intake.payments WHERE merchant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2', [merchantId, limit + 1]);
+    const payments = rows.slice(0, limit).flatMap((row) => (row.state.kind === 'exists' ? [row.state.payment] : []));
+    return { payments, hasMore: rows.length > limit };
+  }
+
+  async timeline(paymentId: string): Promise<{ event_id: string; type: string; occurred_at: Date; data: PaymentEvent['data'] }[]> {
+    return this.dataSource.query('SELECT event_id, type, occurred_at, data FROM intake.payment_events WHERE payment_id = $1 ORDER BY position', [paymentId]);
+  }
+
+  async insert(manager: EntityManager, payment: Payment): Promise<void> {
+    await manager.query('INSERT INTO intake.payments (id, merchant_id, status, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+      payment.id,
+      payment.merchantId,
+      payment.status,
+      JSON.stringify({ kind: 'exists', payment }),
+      payment.createdAt,
+      payment.updatedAt,
+    ]);
+  }
+
+  async loadForUpdate(manager: EntityManager, paymentIds: readonly string[]): Promise<Map<string, PaymentState>> {
+    const rows: { id: string; state: PaymentState }[] = await manager.query(
+      'SELECT id, state FROM intake.payments WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
+      [[...new Set(paymentIds)]],
+    );
+    return new Map(rows.map((row) => [row.id, row.state]));
+  }
+
+  async upsert(manager: EntityManager, payments: readonly Payment[]): Promise<void> {
+    if (payments.length === 0) return;
+    await manager.query(
+      `INSERT INTO intake.payments (id, merchant_id, status, state, created_at, updated_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::timestamptz[])
+       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`,
+      [
+        payments.map((payment) => payment.id),
+        payments.map((payment) => payment.merchantId),
+        payments.map((payment) => payment.status),
+        payments.map((payment) => JSON.stringify({ kind: 'exists', payment })),
+        payments.map((payment) => payment.createdAt),
+        payments.map((payment) => payment.updatedAt),
+      ],
+    );
+  }
+
+  async appendEvents(manager: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await manager.query(
+      `INSERT INTO intake.payment_events (event_id, payment_id, type, occurred_at, data)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[]) ON CONFLICT (event_id) DO NOTHING`,
+      [
+        events.map((recorded) => recorded.eventId),
+        events.map((recorded) => recorded.paymentId),
+        events.map((recorded) => recorded.event.type),
+        events.map((recorded) => recorded.occurredAt),
+        events.map((recorded) => JSON.stringify(recorded.event.data)),
+      ],
+    );
+  }
+}

@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ConnectorError, StripeConnector, type AuthorizeRequest } from '@dirigen/connectors';
+import { startSimulator, type RunningSimulator } from './simulator';
+
+// Drives the simulator with the production Stripe connector, so both sides of the wire are checked together.
+
+const connectorTimeoutMs = 2_000;
+let simulator: RunningSimulator;
+let baseUrl: string;
+let stripe: StripeConnector;
+let attemptCounter = 0;
+
+function authorizeRequest(cardNumber: string, overrides: Partial<AuthorizeRequest> = {}): AuthorizeRequest {
+  attemptCounter += 1;
+  return {
+    attemptId: `att_int_${Date.now()}_${attemptCounter}`,
+    paymentId: `pay_int_${attemptCounter}`,
+    merchantId: 'mer_int',
+    amount: { amountMinor: 2000, currency: 'USD' },
+    captureMethod: 'automatic',
+    card: { number: cardNumber, expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvc: '123' },
+    metadata: { order_id: String(attemptCounter) },
+    ...overrides,
+  };
+}
+
+async function control(body: Record<string, unknown>): Promise<void> {
+  const response = await fetch(`${baseUrl}/_sim/control`, { method: 'POST', body: JSON.stringify(body) });
+  expect(response.status).toBe(200);
+}
+
+async function stats(): Promise<{ authorizations: Record<string, number>; idempotent_replays: number; injected: Record<string, number> }> {
+  return (await fetch(`${baseUrl}/_sim/stats`)).json() as never;
+}
+
+beforeAll(async () => {
+  simulator = await startSimulator({ port: 0, host: '127.0.0.1', latencyMs: 0 });
+  baseUrl = `http://127.0.0.1:${simulator.port}`;
+  stripe = new StripeConnector({ baseUrl, secretKey: 'sk_test_dirigen_int', timeoutMs: connectorTimeoutMs });
+});
+
+afterAll(async () => {
+  stripe?.close();
+  await simulator?.close();
+});
+
+beforeEach(async () => {
+  expect((await fetch(`${baseUrl}/_sim/reset`, { method: 'POST' })).status).toBe(200);
+});
+
+describe('Stripe connector against the Stripe simulator', () => {
+  it('captures an approved card with automatic capture', async () => {
+    const result = await stripe.authorize(authorizeRequest('4242424242424242'));
+    expect(result).toMatchObject({ status: 'captured', pspReference: expect.stringMatching(/^pi_/) });
+    expect(result.failureKind).toBeUndefined();
+  });
+
+  it('only authorizes an approved card with manual capture, and retrieve agrees', async () => {
+    const result = await stripe.authorize(authorizeRequest('5555555555554444', { captureMethod: 'manual' }));
+    expect(result.status).toBe('authorized');
+    expect(await stripe.retrieve(result.pspReference!)).toMatchObject({ status: 'authorized', pspReference: result.pspReference });
+  });
+
+  it('reports a hard decline that must not fail over', async () => {
+    const result = await stripe.authorize(authorizeRequest('4000000000000002'));
+    expect(result).toMatchObject({ status: 'declined', failureCode: 'card_declined', failureKind: 'hard_decline', pspReference: expect.stringMatching(/^pi_/) });
+    expect(await stripe.retrieve(result.pspReference!)).toMatchObject({ status: 'declined', failureCode: 'card_declined' });
+  });
+
+  it('reports insufficient funds as a hard decline', async () => {
+    const result = await stripe.authorize(authorizeRequest('4000000000009995'));
+    expect(result).toMatchObject({ status: 'declined', failureCode: 'insufficient_funds', failureKind: 'hard_decline' });
+  });
+
+  it('reports a processing error as a soft decline another connector may retry', async () => {
+    const result = await stripe.authorize(authorizeRequest('4000000000000119'));
+    expect(result).toMatchObject({ status: 'failed', failureCode: 'processing_error', failureKind: 'soft_decline' });
+  });
+
+  it('asks for 3-D Secure with a redirect that, once followed, captures the payment', async () => {
+    const result = await stripe.authorize(authorizeRequest('4000000000003220'));
+    expect(result).toMatchObject({ status: 'requires_action', nextAction: { type: 'redirect_to_url', url: expect.stringContaining('/_sim/3ds/pi_') } });
+    expect((await fetch(result.nextAction!.url)).status).toBe(200);
+    expect(await stripe.retrieve(result.pspReference!)).toMatchObject({ status: 'captured' });
+  });
+
+  it('replays the first answer for a repeated attempt id and charges once', async () => {
+    const request = authorizeRequest('4242424242424242');
+    const first = await stripe.authorize(request);
+    const replay = await stripe.authorize(request);
+    expect(replay.pspReference).toBe(first.pspReference);
+    expect(replay.status).toBe('captured');
+    const after = await stats();
+    expect(after.authorizations['approved']).toBe(1);
+    expect(after.idempotent_replays).toBe(1);
+  });
+
+  it('makes a concurrent replay wait for the first request instead of charging again', async () => {
+    await control({ latency_ms: 150 });
+    const request = authorizeRequest('4242424242424242');
+    const [first, second] = await Promise.all([stripe.authorize(request), stripe.authorize(request)]);
+    expect(second.pspReference).toBe(first.pspReference);
+    expect((await stats()).authorizations['approved']).toBe(1);
+  });
+
+  it('refuses a reused attempt id with another amount', async () => {
+    const request = authorizeRequest('4242424242424242');
+    await stripe.authorize(request);
+    const error = await stripe.authorize({ ...request, amount: { amountMinor: 9999, currency: 'USD' } }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConnectorError);
+    expect(error).toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('throws an authentication error for a key Stripe would refuse', async () => {
+    const livekey = new StripeConnector({ baseUrl, secretKey: 'sk_live_nope', timeoutMs: connectorTimeoutMs });
+    const error = await livekey.authorize(authorizeRequest('4242424242424242')).catch((caught: unknown) => caught);
+    livekey.close();
+    expect(error).toMatchObject({ code: 'authentication' });
+  });
+
+  it('reports an outage as an unknown outcome without throwing', async () => {
+    await control({ outage: true });
+    const result = await stripe.authorize(authorizeRequest('4242424242424242'));
+    expect(result).toMatchObject({ status: 'unknown', failureKind: 'unknown_outcome' });
+    expect((await stats()).injected['outage_rejections']).toBe(1);
+  });
+
+  it('reads an injected 500 with a non-Stripe body as unknown, never as a decline', async () => {
+    await control({ error_rate: 1 });
+    expect(await stripe.authorize(authorizeRequest('4242424242424242'))).toMatchObject({ status: 'unknown', failureKind: 'unknown_outcome' });
+  });
+
+  it('reports a lost answer as unknown, and the replay finds the charge that did happen', async () => {
+    const impatient = new StripeConnector({ baseUrl, secretKey: 'sk_test_dirigen_int', timeoutMs: 300 });
+    await control({ timeout_rate: 1 });
+    const request = authorizeRequest('4242424242424242');
+    const lost = await impatient.authorize(request);
+    impatient.close();
+    expect(lost).toMatchObject({ status: 'unknown', failureCode: 'psp_timeout', failureKind: 'unknown_outcome' });
+    expect(lost.pspLatencyMs).toBeGreaterThanOrEqual(300);
+
+    await control({ timeout_rate: 0 });
+    const replay = await stripe.authorize(request);
+    expect(replay).toMatchObject({ status: 'captured', pspReference: expect.stringMatching(/^pi_/) });
+    expect((await stats()).authorizations['approved']).toBe(1);
+  });
+
+  it('adds the configured latency before answering', async () => {
+    const latencyMs = 200;
+    await control({ latency_ms: latencyMs });
+    const result = await stripe.authorize(authorizeRequest('4242424242424242'));
+    expect(result.status).toBe('captured');
+    expect(result.pspLatencyMs).toBeGreaterThanOrEqual(latencyMs - 5); // timers may fire a hair early
+    expect(result.pspLatencyMs).toBeLessThan(latencyMs + 500);
+  });
+
+  it('lets a payment fail over when the PSP cannot be reached at all', async () => {
+    const closed = await startSimulator({ port: 0, host: '127.0.0.1' });
+    const port = closed.port;
+    await closed.close();
+    const unreachable = new StripeConnector({ baseUrl: `http://127.0.0.1:${port}`, secretKey: 'sk_test_x', timeoutMs: connectorTimeoutMs });
+    const result = await unreachable.authorize(authorizeRequest('4242424242424242'));
+    unreachable.close();
+    expect(result).toMatchObject({ status: 'failed', failureCode: 'psp_unreachable', failureKind: 'retryable' });
+  });
+});

@@ -1,0 +1,3 @@
+import { startTracing } from '@dirigen/observability';
+
+startTracing('routing');
