@@ -56,9 +56,9 @@ function nodeArgs(entry) {
   return ['--enable-source-maps', '-r', join(repoRoot, 'scripts/platform/register-paths.cjs'), join(repoRoot, 'dist', entry)];
 }
 
-function runMigrations(definition, env, apiKey) {
+function runMigrations(definition, env, merchantId, apiKey) {
   const entry = definition.entry.replace(/main\.js$/, 'migrate.js');
-  const args = [...nodeArgs(entry), '--seed-merchant', devMerchantId, ...(definition.seedsApiKey ? ['--api-key', apiKey] : [])];
+  const args = [...nodeArgs(entry), '--seed-merchant', merchantId, ...(definition.seedsApiKey ? ['--api-key', apiKey] : [])];
   return new Promise((resolvePromise, reject) => {
     const child = require('node:child_process').spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -144,7 +144,9 @@ export async function startPlatform(options = {}) {
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
       ...options.extraEnv,
     };
-    await Promise.all(serviceDefinitions.filter((definition) => definition.migrates).map((definition) => runMigrations(definition, baseEnv, apiKey)));
+    const seedMerchant = (merchantId, merchantApiKey) =>
+      Promise.all(serviceDefinitions.filter((definition) => definition.migrates).map((definition) => runMigrations(definition, baseEnv, merchantId, merchantApiKey)));
+    await seedMerchant(devMerchantId, apiKey);
     log(`[platform] migrations applied; merchant ${devMerchantId} seeded`);
 
     const processes = [];
@@ -168,7 +170,19 @@ export async function startPlatform(options = {}) {
     const intakeBackends = processes.filter((entry) => entry.definition.name === 'intake').map((entry) => entry.port);
     const balancer = await startLoadBalancer({ port: intakePort, backends: intakeBackends });
     stack.splice(stack.length - 1, 0, () => new Promise((done) => balancer.close(() => done())));
-    return { apiUrl: `http://127.0.0.1:${intakePort}`, apiKey, merchantId: devMerchantId, processes, databaseUrl: postgres.url, brokers, dataDir, stop };
+    return {
+      apiUrl: `http://127.0.0.1:${intakePort}`,
+      apiKey,
+      merchantId: devMerchantId,
+      simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
+      processes,
+      databaseUrl: postgres.url,
+      brokers,
+      dataDir,
+      /** Registers another merchant with its secret key and every service's defaults. */
+      seedMerchant,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;

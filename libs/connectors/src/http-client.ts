@@ -116,55 +116,78 @@ export class HttpClient {
         clearTimeout(deadline);
         reject(new HttpTransportError(failure, elapsedMs(startedAt), `${label}: ${message}`, { cause }));
       };
-      const outgoing = this.transport.request(
-        {
-          protocol: this.origin.protocol,
-          hostname: this.origin.hostname,
-          port: this.origin.port || undefined,
-          method: request.method,
-          path: this.pathPrefix + request.path,
-          headers,
-          agent: this.agent,
-        },
-        (incoming) => {
-          const chunks: Buffer[] = [];
-          let receivedBytes = 0;
-          incoming.on('data', (chunk: Buffer) => {
-            receivedBytes += chunk.length;
-            if (receivedBytes > this.responseBytesMax) {
-              outgoing.destroy();
-              fail('network', `answer larger than ${this.responseBytesMax} bytes`);
-              return;
-            }
-            chunks.push(chunk);
-          });
-          incoming.on('end', () => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(deadline);
-            resolve({
-              status: incoming.statusCode ?? 0,
-              headers: incoming.headers,
-              bodyText: Buffer.concat(chunks, receivedBytes).toString('utf8'),
-              latencyMs: elapsedMs(startedAt),
-            });
-          });
-          incoming.on('error', (error) => fail('network', 'answer interrupted', error));
-          incoming.on('close', () => {
-            if (!incoming.complete) fail('network', 'answer cut off');
-          });
-        },
-      );
+      let outgoing: http.ClientRequest | undefined;
+      // Armed before the request exists, so no failure path can run ahead of it.
       const deadline = setTimeout(() => {
         fail('timeout', `no answer within ${this.options.timeoutMs} ms`);
-        outgoing.destroy();
+        outgoing?.destroy();
       }, this.options.timeoutMs);
-      outgoing.on('error', (error: NodeJS.ErrnoException) => {
-        const failure = error.code && notSentErrorCodes.has(error.code) ? 'not_sent' : 'network';
-        fail(failure, error.code ?? 'connection error', error);
-      });
+      try {
+        outgoing = this.startRequest(request, headers, startedAt, fail, (response) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(deadline);
+          resolve(response);
+        });
+      } catch (error) {
+        // Node refused the request before sending (an invalid header value): a bug on our side.
+        settled = true;
+        clearTimeout(deadline);
+        throw error;
+      }
       outgoing.end(payload?.text);
     });
+  }
+
+  /** Wires one request's events to `fail`/`succeed`; each fires at most once (the caller guards). */
+  private startRequest(
+    request: HttpRequest,
+    headers: Record<string, string | number>,
+    startedAt: number,
+    fail: (failure: HttpTransportFailure, message: string, cause?: unknown) => void,
+    succeed: (response: HttpResponse) => void,
+  ): http.ClientRequest {
+    const outgoing = this.transport.request(
+      {
+        protocol: this.origin.protocol,
+        hostname: this.origin.hostname,
+        port: this.origin.port || undefined,
+        method: request.method,
+        path: this.pathPrefix + request.path,
+        headers,
+        agent: this.agent,
+      },
+      (incoming) => {
+        const chunks: Buffer[] = [];
+        let receivedBytes = 0;
+        incoming.on('data', (chunk: Buffer) => {
+          receivedBytes += chunk.length;
+          if (receivedBytes > this.responseBytesMax) {
+            outgoing.destroy();
+            fail('network', `answer larger than ${this.responseBytesMax} bytes`);
+            return;
+          }
+          chunks.push(chunk);
+        });
+        incoming.on('end', () =>
+          succeed({
+            status: incoming.statusCode ?? 0,
+            headers: incoming.headers,
+            bodyText: Buffer.concat(chunks, receivedBytes).toString('utf8'),
+            latencyMs: elapsedMs(startedAt),
+          }),
+        );
+        incoming.on('error', (error) => fail('network', 'answer interrupted', error));
+        incoming.on('close', () => {
+          if (!incoming.complete) fail('network', 'answer cut off');
+        });
+      },
+    );
+    outgoing.on('error', (error: NodeJS.ErrnoException) => {
+      const failure = error.code && notSentErrorCodes.has(error.code) ? 'not_sent' : 'network';
+      fail(failure, error.code ?? 'connection error', error);
+    });
+    return outgoing;
   }
 
   /** Closes pooled sockets; in-flight requests finish or fail. */

@@ -49,24 +49,26 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
 /** Maps anything thrown while serving a request to the contract's error shape. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof HttpException) {
-    const status = error.getStatus();
-    if (status === 404) return new ApiError(404, 'invalid_request_error', 'route_not_found', 'Unrecognized request URL.');
-    if (status < 500) return new ApiError(status, 'invalid_request_error', 'invalid_request', error.message);
-  }
-  const fastifyCode = (error as { code?: unknown })?.code;
-  switch (fastifyCode) {
+  // Nest wraps Fastify's own 4xx errors (body parsing, limits) in an HttpException; their code is on the cause.
+  const cause = error instanceof HttpException ? error.cause : error;
+  switch ((cause as { code?: unknown } | undefined)?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new ApiError(413, 'invalid_request_error', 'body_too_large', 'The request body is larger than the limit.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ApiError(415, 'invalid_request_error', 'unsupported_media_type', 'Send the request body as application/json.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return ApiError.invalidRequest('invalid_json', 'The request body is not valid JSON.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return ApiError.invalidRequest('invalid_json', 'The request body is empty but declared as JSON.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return ApiError.invalidRequest('invalid_request', 'The Content-Length header does not match the body.');
   }
-  if (error instanceof SyntaxError || (error as { statusCode?: number })?.statusCode === 400) {
-    return ApiError.invalidRequest('invalid_json', 'The request body is not valid JSON.');
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    if (status === 404) return new ApiError(404, 'invalid_request_error', 'route_not_found', 'Unrecognized request URL.');
+    if (status === 405) return new ApiError(405, 'invalid_request_error', 'method_not_allowed', 'This method is not allowed on this URL.');
+    if (status < 500) return new ApiError(status, 'invalid_request_error', 'invalid_request', error.message);
   }
+  if (error instanceof SyntaxError) return ApiError.invalidRequest('invalid_json', 'The request body is not valid JSON.');
   return new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred.');
 }

@@ -4,7 +4,7 @@ import { paymentConsumerProvider, PlatformModule, readPlatformConfig } from '@di
 import { fraudSchema } from './fraud.migrations';
 import { RiskProfiles } from './risk-profiles';
 
-export const config = readPlatformConfig('fraud', 8083);
+export const config = readPlatformConfig('fraud', 8280);
 
 @Module({
   imports: [PlatformModule.forRoot({ config, schema: fraudSchema })],

@@ -6,7 +6,7 @@ import { AuthorizationRunner } from './authorization-runner';
 import { gatewaySchema } from './gateway.migrations';
 import { VaultClient } from './vault-client';
 
-export const config = readPlatformConfig('gateway', 8085);
+export const config = readPlatformConfig('gateway', 8480);
 
 const AUTHORIZATION_RUNNER = Symbol('AUTHORIZATION_RUNNER');
 

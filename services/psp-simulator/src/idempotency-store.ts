@@ -10,6 +10,14 @@ interface IdempotencyEntry {
   waiters: ((response: SimulatedResponse) => void)[] | undefined;
 }
 
+/**
+ * Stripe saves a result only once the endpoint started executing: a request refused for its
+ * parameters (400) or for a missing object (404) leaves the key free for a corrected retry.
+ */
+function isRemembered(response: SimulatedResponse): boolean {
+  return response.statusCode !== 400 && response.statusCode !== 404;
+}
+
 export type IdempotencyClaim =
   | { kind: 'first'; complete: (response: SimulatedResponse) => void }
   | { kind: 'replay'; response: Promise<SimulatedResponse> | SimulatedResponse }
@@ -50,6 +58,7 @@ export class IdempotencyStore {
         entry.response = response;
         entry.waiters?.forEach((resolve) => resolve(response));
         entry.waiters = undefined;
+        if (!isRemembered(response) && this.entries.get(scopedKey) === entry) this.entries.delete(scopedKey);
       },
     };
   }

@@ -33,6 +33,16 @@ async function stats(): Promise<{ authorizations: Record<string, number>; idempo
   return (await fetch(`${baseUrl}/_sim/stats`)).json() as never;
 }
 
+/** A raw Stripe call, as the official SDK would make it, for the flows the connector does not drive. */
+async function stripePost(path: string, form: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sk_test_dirigen_int', 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
 beforeAll(async () => {
   simulator = await startSimulator({ port: 0, host: '127.0.0.1', latencyMs: 0 });
   baseUrl = `http://127.0.0.1:${simulator.port}`;
@@ -162,5 +172,33 @@ describe('Stripe connector against the Stripe simulator', () => {
     const result = await unreachable.authorize(authorizeRequest('4242424242424242'));
     unreachable.close();
     expect(result).toMatchObject({ status: 'failed', failureCode: 'psp_unreachable', failureKind: 'retryable' });
+  });
+});
+
+describe('Stripe simulator PaymentIntent lifecycle', () => {
+  it('runs the manual-capture flow: create, confirm, capture part of the amount', async () => {
+    const created = await stripePost('/v1/payment_intents', { amount: '5000', currency: 'eur', capture_method: 'manual', payment_method: 'pm_card_visa' });
+    expect(created.body).toMatchObject({ status: 'requires_confirmation', object: 'payment_intent', livemode: false });
+    expect(created.body['client_secret']).toMatch(new RegExp(`^${String(created.body['id'])}_secret_`));
+    const confirmed = await stripePost(`/v1/payment_intents/${String(created.body['id'])}/confirm`, {});
+    expect(confirmed.body).toMatchObject({ status: 'requires_capture', amount_capturable: 5000, latest_charge: expect.stringMatching(/^ch_/) });
+    const captured = await stripePost(`/v1/payment_intents/${String(created.body['id'])}/capture`, { amount_to_capture: '3000' });
+    expect(captured.body).toMatchObject({ status: 'succeeded', amount_received: 3000, amount_capturable: 0 });
+  });
+
+  it('cancels an authorized intent and refuses to capture it afterwards', async () => {
+    const authorized = await stripe.authorize(authorizeRequest('4242424242424242', { captureMethod: 'manual' }));
+    const canceled = await stripePost(`/v1/payment_intents/${authorized.pspReference!}/cancel`, { cancellation_reason: 'requested_by_customer' });
+    expect(canceled.body).toMatchObject({ status: 'canceled', cancellation_reason: 'requested_by_customer' });
+    const capture = await stripePost(`/v1/payment_intents/${authorized.pspReference!}/capture`, {});
+    expect(capture.status).toBe(400);
+    expect(capture.body).toMatchObject({ error: { type: 'invalid_request_error', code: 'payment_intent_unexpected_state' } });
+    expect(await stripe.retrieve(authorized.pspReference!)).toMatchObject({ status: 'failed', failureCode: 'payment_intent_canceled' });
+  });
+
+  it('answers an unknown PaymentIntent with a Stripe resource_missing error', async () => {
+    const response = await fetch(`${baseUrl}/v1/payment_intents/pi_doesnotexist`, { headers: { authorization: 'Bearer sk_test_x' } });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'resource_missing' } });
   });
 });

@@ -4,7 +4,7 @@ import { paymentConsumerProvider, PlatformModule, readPlatformConfig } from '@di
 import { MerchantRoutings } from './merchant-routing';
 import { routingSchema } from './routing.migrations';
 
-export const config = readPlatformConfig('routing', 8084);
+export const config = readPlatformConfig('routing', 8380);
 
 @Module({
   imports: [PlatformModule.forRoot({ config, schema: routingSchema })],

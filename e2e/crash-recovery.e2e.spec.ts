@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { api, cardPayment, eventually, platform, simulatorControl, simulatorStats, sql } from './support/api';
+
+function pidOf(instance: string): number {
+  return Number(readFileSync(join(platform.dataDir, 'run', `${instance}.pid`), 'utf8'));
+}
+
+async function healthy(instance: string): Promise<boolean> {
+  const entry = platform.processes.find((candidate) => candidate.instance === instance)!;
+  try {
+    return (await fetch(`http://127.0.0.1:${entry.port}/health`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+afterEach(() => simulatorControl({ latency_ms: 0 }));
+
+describe('a service killed with SIGKILL mid-payment', () => {
+  it('completes the payment exactly once after every gateway replica dies during the PSP call', async () => {
+    await simulatorControl({ latency_ms: 1_500 });
+    const before = await simulatorStats();
+    const pending = api('/v1/payments', { body: cardPayment({ amount: 3131, metadata: { drill: 'sigkill-gateway' } }) });
+    // Wait until the PSP has the authorization in hand, then kill every replica that could own it.
+    await eventually(async () => ((await simulatorStats()).requests_served > before.requests_served ? true : undefined), 10_000, 20);
+    const victims = platform.processes.filter((entry) => entry.name === 'gateway').map((entry) => entry.instance);
+    const pidsBefore = new Map(victims.map((victim) => [victim, pidOf(victim)]));
+    for (const pid of pidsBefore.values()) process.kill(pid, 'SIGKILL');
+    const response = await pending;
+    expect([201, 202]).toContain(response.status);
+    const paymentId = response.body.id as string;
+    await simulatorControl({ latency_ms: 0 });
+    // The supervisor restarts the replicas, as Kubernetes would.
+    for (const victim of victims) {
+      await eventually(async () => (pidOf(victim) !== pidsBefore.get(victim) && (await healthy(victim)) ? true : undefined), 60_000, 250);
+    }
+    const final = await eventually(async () => {
+      const payment = await api(`/v1/payments/${paymentId}`);
+      return payment.body.status === 'succeeded' ? payment.body : undefined;
+    }, 90_000, 250);
+    expect(final.attempts).toHaveLength(1);
+    expect(final.amount_captured).toBe(3131);
+    const events = await sql('SELECT type FROM intake.payment_events WHERE payment_id = $1 ORDER BY position', [paymentId]);
+    expect(events.map((event) => event.type)).toEqual(['payment.requested', 'payment.risk_assessed', 'payment.routed', 'payment.attempt_completed', 'payment.succeeded']);
+    const after = await simulatorStats();
+    // One PaymentIntent charged, however many times the restarted gateway asked.
+    expect(after.authorizations.approved - before.authorizations.approved).toBe(1);
+    expect(after.stored.payment_intents - before.stored.payment_intents).toBe(1);
+  });
+});

@@ -1,0 +1,74 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { api, cardPayment, eventually, platform } from './support/api';
+
+interface Span {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+}
+
+describe('operating the platform', () => {
+  it('makes one payment one trace across HTTP, Kafka and every service, down to the PSP call', async () => {
+    const created = await api('/v1/payments', { body: cardPayment() });
+    expect(created.body.status).toBe('succeeded');
+    const intakeSpans = await eventually(async () => {
+      const spans = (await (await fetch(`${platform.collectorUrl}/spans`)).json()) as Span[];
+      const server = spans.find((span) => span.service === 'intake' && span.name.startsWith('POST') && spans.some((other) => other.traceId === span.traceId && other.service === 'gateway'));
+      return server ? spans.filter((span) => span.traceId === server.traceId) : undefined;
+    });
+    const traceId = intakeSpans[0]!.traceId;
+    const trace = await eventually(async () => {
+      const spans = (await (await fetch(`${platform.collectorUrl}/spans?traceId=${traceId}`)).json()) as Span[];
+      const services = new Set(spans.map((span) => span.service));
+      return ['intake', 'tokenization', 'fraud', 'routing', 'gateway'].every((service) => services.has(service)) ? spans : undefined;
+    });
+    expect(trace.some((span) => span.service === 'gateway' && span.name.startsWith('authorize stripe'))).toBe(true);
+    // The PSP call itself is a client span under the authorization.
+    expect(trace.some((span) => span.service === 'gateway' && /^POST/.test(span.name))).toBe(true);
+    // One root: every other span has its parent inside the trace.
+    const ids = new Set(trace.map((span) => span.spanId));
+    expect(trace.filter((span) => !span.parentSpanId || !ids.has(span.parentSpanId))).toHaveLength(1);
+  });
+
+  it('answers /health with Kafka and PostgreSQL checks, and /metrics in Prometheus format, on every service', async () => {
+    for (const process of platform.processes.filter((entry) => entry.name !== 'psp-simulator')) {
+      const health = await fetch(`http://127.0.0.1:${process.port}/health`);
+      expect(health.status, process.instance).toBe(200);
+      const body = (await health.json()) as { checks: Record<string, string> };
+      expect(body.checks.kafka, process.instance).toBe('up');
+      if (process.name !== 'psp-simulator') expect(body.checks.postgres, process.instance).toBe('up');
+      const metrics = await (await fetch(`http://127.0.0.1:${process.port}/metrics`)).text();
+      expect(metrics, process.instance).toContain('process_cpu_user_seconds_total');
+    }
+    const intakeMetrics = await Promise.all(
+      platform.processes.filter((entry) => entry.name === 'intake').map(async (entry) => (await fetch(`http://127.0.0.1:${entry.port}/metrics`)).text()),
+    );
+    expect(intakeMetrics.join('\n')).toMatch(/dirigen_payments_total\{[^}]*status="succeeded"[^}]*\} \d+/);
+    expect(intakeMetrics.join('\n')).toContain('dirigen_payment_latency_seconds_bucket');
+  });
+
+  it('runs every consumer service as two replicas sharing the partitions of its group', async () => {
+    const admin = new Kafka({ clientId: 'e2e-groups', brokers: platform.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.describeGroups(['fraud', 'routing', 'gateway', 'intake-projection']);
+      for (const group of groups) {
+        expect(group.state, group.groupId).toBe('Stable');
+        expect(group.members, group.groupId).toHaveLength(2);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it('answers every request with its final outcome behind the load balancer, whichever replica holds it', async () => {
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, index) => api('/v1/payments', { body: cardPayment({ amount: 1000 + index }) })));
+    for (const response of responses) {
+      expect(response.status).toBe(201);
+      expect(response.body.status).toBe('succeeded');
+    }
+  });
+});

@@ -1,0 +1,68 @@
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startTraceCollector } from './trace-collector';
+
+export interface PlatformUnderTest {
+  apiUrl: string;
+  apiKey: string;
+  merchantId: string;
+  simulatorUrl: string;
+  collectorUrl: string;
+  databaseUrl: string;
+  brokers: string[];
+  dataDir: string;
+  processes: { instance: string; name: string; port: number }[];
+  otherMerchant: { id: string; apiKey: string };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    platform: PlatformUnderTest;
+  }
+}
+
+// Vitest runs from the repository root (npm test).
+const repoRoot = resolve(process.cwd());
+const collectorPort = 14318;
+
+/** Starts the whole platform once for the e2e suite, as `npm start` would, with two replicas of every consumer service. */
+export default async function setup(project: TestProject) {
+  rmSync(join(repoRoot, '.data/test/e2e'), { recursive: true, force: true });
+  const collector = await startTraceCollector(collectorPort);
+  const { startPlatform } = await import(join(repoRoot, 'scripts/platform/platform.mjs'));
+  const platform = await startPlatform({
+    dataDir: join(repoRoot, '.data/test/e2e'),
+    intakePort: 18080,
+    portOffset: 10_000,
+    replicas: 2,
+    databaseUrl: process.env.DATABASE_URL,
+    echo: false,
+    log: () => {},
+    extraEnv: {
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}`,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      LOG_LEVEL: 'info',
+    },
+  });
+  const otherMerchant = { id: 'mer_other', apiKey: `sk_test_other_${Date.now()}_e2e_merchant_b` };
+  await platform.seedMerchant(otherMerchant.id, otherMerchant.apiKey);
+  project.provide('platform', {
+    apiUrl: platform.apiUrl,
+    apiKey: platform.apiKey,
+    merchantId: platform.merchantId,
+    simulatorUrl: platform.simulatorUrl,
+    collectorUrl: `http://127.0.0.1:${collectorPort}`,
+    databaseUrl: platform.databaseUrl,
+    brokers: platform.brokers,
+    dataDir: platform.dataDir,
+    processes: platform.processes.map((entry: { instance: string; definition: { name: string }; port: number }) => ({ instance: entry.instance, name: entry.definition.name, port: entry.port })),
+    otherMerchant,
+  });
+  return async () => {
+    await platform.stop();
+    await new Promise((done) => collector.close(done));
+  };
+}

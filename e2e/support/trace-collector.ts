@@ -1,0 +1,46 @@
+import { createServer, type Server } from 'node:http';
+
+export interface CollectedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: number;
+}
+
+/**
+ * A minimal OTLP/HTTP (JSON) trace receiver: the services export to it with the real OTLP
+ * exporter, and tests read what arrived from `GET /spans?traceId=…`.
+ */
+export async function startTraceCollector(port: number): Promise<Server> {
+  const spans: CollectedSpan[] = [];
+  const spansMax = 200_000;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      if (request.method === 'POST' && request.url === '/v1/traces') {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        for (const resourceSpans of body.resourceSpans ?? []) {
+          const service = resourceSpans.resource?.attributes?.find((attribute: { key: string }) => attribute.key === 'service.name')?.value?.stringValue ?? '?';
+          for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
+            for (const span of scopeSpans.spans ?? []) {
+              if (spans.length < spansMax) spans.push({ service, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', name: span.name, kind: span.kind });
+            }
+          }
+        }
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
+      if (request.method === 'GET' && request.url?.startsWith('/spans')) {
+        const traceId = new URL(request.url, 'http://collector').searchParams.get('traceId');
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(spans.filter((span) => !traceId || span.traceId === traceId)));
+        return;
+      }
+      response.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return server;
+}
