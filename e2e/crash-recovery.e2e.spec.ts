@@ -48,5 +48,5 @@ describe('a service killed with SIGKILL mid-payment', () => {
     // One PaymentIntent charged, however many times the restarted gateway asked.
     expect(after.authorizations.approved - before.authorizations.approved).toBe(1);
     expect(after.stored.payment_intents - before.stored.payment_intents).toBe(1);
-  });
+  }, 240_000);
 });

@@ -67,7 +67,8 @@ export class BatchConsumer {
     this.chunkSizeMax = options.chunkSizeMax ?? 500;
     this.consumer = kafka.consumer({
       groupId: options.groupId,
-      sessionTimeout: 30_000,
+      // A replica that dies (SIGKILL, OOM) holds its partitions until this expires.
+      sessionTimeout: 10_000,
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: 1_048_576,

@@ -23,6 +23,12 @@ export interface OutboxRelayOptions {
   idlePollMs?: number;
   /** How often a standby replica tries to become the relay. */
   leadershipRetryMs?: number;
+  /**
+   * Longest wait for the broker to acknowledge one drained batch. The producer retries without
+   * end (idempotence needs it), so without this bound an unreachable broker or a topic that does
+   * not exist holds the drain transaction open forever and stop() never returns.
+   */
+  publishTimeoutMs?: number;
   log: (level: 'error' | 'warn' | 'info', message: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -35,11 +41,18 @@ export class OutboxRelay {
   private readonly batchSizeMax: number;
   private readonly idlePollMs: number;
   private readonly leadershipRetryMs: number;
+  private readonly publishTimeoutMs: number;
   private running = false;
   private leader = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private published = 0;
+  /**
+   * A send given up on by timeout, which kafkajs keeps retrying and may still complete. At most
+   * one: no new round starts until it settles, or every round would stack another send of the
+   * same rows (each one a duplicate once the broker answers).
+   */
+  private abandonedSend: Promise<void> | undefined;
 
   constructor(
     private readonly store: OutboxStore,
@@ -49,6 +62,7 @@ export class OutboxRelay {
     this.batchSizeMax = options.batchSizeMax ?? 1_000;
     this.idlePollMs = options.idlePollMs ?? 20;
     this.leadershipRetryMs = options.leadershipRetryMs ?? 1_000;
+    this.publishTimeoutMs = options.publishTimeoutMs ?? 30_000;
   }
 
   get isLeader(): boolean {
@@ -81,6 +95,10 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     while (this.running) {
       try {
+        if (this.abandonedSend) {
+          await this.idle(this.leadershipRetryMs);
+          continue;
+        }
         if (!this.leader) {
           this.leader = await this.store.tryAcquireLeadership();
           if (!this.leader) {
@@ -89,7 +107,7 @@ export class OutboxRelay {
           }
           this.options.log('info', 'outbox relay is the leader');
         }
-        const count = await this.store.drain(this.batchSizeMax, (rows) => this.producer.send(rows));
+        const count = await this.store.drain(this.batchSizeMax, (rows) => this.publish(rows));
         this.published += count;
         if (count < this.batchSizeMax) await this.idle(this.idlePollMs);
       } catch (error) {
@@ -99,6 +117,24 @@ export class OutboxRelay {
         await this.idle(this.leadershipRetryMs);
       }
     }
+  }
+
+  /** Sends the rows, or fails after publishTimeoutMs so that the drain rolls back and keeps them. */
+  private async publish(rows: readonly OutboxRow[]): Promise<void> {
+    const sending = this.producer.send(rows);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timed-out'>((resolve) => (timer = setTimeout(() => resolve('timed-out'), this.publishTimeoutMs)));
+    try {
+      if ((await Promise.race([sending, timedOut])) !== 'timed-out') return;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.abandonedSend = sending.then(
+      () => undefined,
+      () => undefined,
+    );
+    void this.abandonedSend.then(() => (this.abandonedSend = undefined));
+    throw new Error(`the broker did not acknowledge ${rows.length} outbox rows within ${this.publishTimeoutMs} ms`);
   }
 
   private idle(ms: number): Promise<void> {

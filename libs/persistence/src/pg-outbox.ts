@@ -29,19 +29,31 @@ export class PgOutboxStore implements OutboxStore {
     this.table = `${quoteIdentifier(schema)}.outbox`;
   }
 
+  /**
+   * Runs on the session that holds the leadership lock: if that session died, the lock is gone
+   * (another relay may hold it now) and so is this transaction, so a relay that lost leadership
+   * without noticing cannot publish alongside the new leader.
+   */
   async drain(limit: number, publish: (rows: readonly OutboxRow[]) => Promise<void>): Promise<number> {
-    return this.dataSource.transaction(async (manager) => {
+    const session = this.leaderConnection;
+    if (!session) throw new Error('invariant: the outbox is drained only by the relay holding the leadership lock');
+    await session.startTransaction();
+    try {
       // TypeORM answers a DELETE … RETURNING on PostgreSQL with [rows, rowCount].
-      const [claimed]: [{ id: string; topic: string; key: string; value: Buffer; headers: Record<string, string> }[], number] = await manager.query(
+      const [claimed]: [{ id: string; topic: string; key: string; value: Buffer; headers: Record<string, string> }[], number] = await session.query(
         `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING id, topic, key, value, headers`,
         [limit],
       );
-      if (claimed.length === 0) return 0;
       claimed.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-      await publish(claimed);
+      if (claimed.length > 0) await publish(claimed);
+      await session.commitTransaction();
       return claimed.length;
-    });
+    } catch (error) {
+      // A dead session cannot roll back, and needs not: PostgreSQL already discarded the transaction.
+      if (session.isTransactionActive) await session.rollbackTransaction().catch(() => undefined);
+      throw error;
+    }
   }
 
   async tryAcquireLeadership(): Promise<boolean> {
@@ -50,7 +62,10 @@ export class PgOutboxStore implements OutboxStore {
       await this.leaderConnection.connect();
     }
     const [row] = await this.leaderConnection.query('SELECT pg_try_advisory_lock(hashtext($1)) AS acquired', [`outbox:${this.schema}`]);
-    return row.acquired === true;
+    if (row.acquired === true) return true;
+    // A standby keeps no session: it would hold a pooled connection for nothing, and leak it on stop.
+    await this.releaseLeadership();
+    return false;
   }
 
   async releaseLeadership(): Promise<void> {

@@ -48,6 +48,8 @@ export interface PaymentProcessorDefinition<Prepared> {
    * the transaction fails or the process dies before it commits, so it must be idempotent.
    */
   prepare?(items: readonly ProcessedItem[]): Promise<Map<string, Prepared>>;
+  /** Runs after the transaction committed, with what `prepare` produced (e.g. releasing resources a PSP call held). Best effort. */
+  afterCommit?(items: readonly ProcessedItem[], prepared: Map<string, Prepared>): Promise<void>;
   /** The command this service decides for the event, if any. Pure apart from reading `manager`. */
   react(item: ProcessedItem, prepared: Prepared | undefined, manager: EntityManager): Promise<PaymentCommand | undefined>;
 }
@@ -86,9 +88,8 @@ export class PaymentEventProcessor<Prepared = never> {
 
   readonly handle = async (messages: readonly InboundMessage[]): Promise<void> => {
     const decoded = messages.map(decodeOrDeadLetter);
-    const prepared = this.definition.prepare
-      ? await this.definition.prepare(this.foldInMemory(decoded, await this.loadStates(this.ports.dataSource.manager, decoded, false)))
-      : new Map<string, Prepared>();
+    const preparedItems = this.definition.prepare ? this.foldInMemory(decoded, await this.loadStates(this.ports.dataSource.manager, decoded, false)) : [];
+    const prepared = this.definition.prepare ? await this.definition.prepare(preparedItems) : new Map<string, Prepared>();
     const produced = await this.ports.dataSource.transaction(async (manager) => {
       const fresh = await claimNewEvents(manager, this.definition.schema, this.definition.consumer, decoded.map((item) => item.meta.eventId));
       const states = await this.loadStates(manager, decoded, true);
@@ -105,6 +106,7 @@ export class PaymentEventProcessor<Prepared = never> {
       return outbox.length;
     });
     if (produced > 0) this.ports.relay.wake();
+    await this.definition.afterCommit?.(preparedItems, prepared);
   };
 
   private async process(

@@ -45,6 +45,7 @@ function configuredConnectors(env: NodeJS.ProcessEnv): Map<string, PaymentConnec
       define: (runner: AuthorizationRunner) => ({
         folds: new Set(['payment.requested', 'payment.risk_assessed', 'payment.routed'] as const),
         prepare: (items) => runner.run(items),
+        afterCommit: (items, outcomes) => runner.releaseSecurityCodes(items, outcomes),
         async react({ event }, outcome) {
           if (event.type !== 'payment.routed' || event.data.candidates.length === 0) return undefined;
           if (!outcome) throw new Error('invariant: a routed payment reached react without an authorization outcome');

@@ -37,6 +37,20 @@ export class AuthorizationRunner {
     return outcomes;
   }
 
+  /**
+   * Once outcomes are recorded, the vault may erase the card security codes they used. An
+   * unknown outcome keeps its code until expiry: the status inquiry may need to resend.
+   * Failing to release is logged by the caller and harmless: the vault's expiry erases it.
+   */
+  async releaseSecurityCodes(items: readonly ProcessedItem[], outcomes: Map<string, AttemptOutcome>): Promise<void> {
+    const releases = items.flatMap((item) => {
+      const outcome = outcomes.get(item.meta.eventId);
+      const token = item.payment.request.paymentMethod.card?.token;
+      return outcome && outcome.status !== 'unknown' && token ? [this.vault.releaseCvc({ merchantId: item.payment.merchantId, token })] : [];
+    });
+    await Promise.allSettled(releases);
+  }
+
   private async authorize(item: ProcessedItem): Promise<AttemptOutcome> {
     const { payment, meta } = item;
     const candidate = payment.routing!.candidates[0]!;

@@ -47,4 +47,15 @@ export class VaultClient {
     // 401/403 are our misconfiguration, 5xx the vault's trouble: neither is the payment's fault.
     throw new VaultUnavailableError(`vault answered ${response.status}`);
   }
+
+  /** Tells the vault the attempt that needed the card security code is recorded, so it erases the code. */
+  async releaseCvc(request: { merchantId: string; token: string }): Promise<void> {
+    const response = await this.http.send({
+      method: 'POST',
+      path: '/internal/v1/cvc-releases',
+      headers: { authorization: `Bearer ${this.options.callerSecret}`, 'x-dirigen-caller': 'gateway' },
+      body: { kind: 'json', json: { merchant_id: request.merchantId, token: request.token } },
+    });
+    if (response.status !== 204) throw new VaultUnavailableError(`vault answered ${response.status} to a CVC release`);
+  }
 }

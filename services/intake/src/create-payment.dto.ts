@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import {
   Equals,
+  IsDefined,
   IsEmail,
   IsIn,
   IsInt,
@@ -50,7 +51,7 @@ export class CustomerDto {
 export class CreatePaymentDto {
   @IsInt({ message: 'amount must be an integer in minor units' }) @Min(1) @Max(amountMinorMax) amount!: number;
   @IsString() @Matches(/^[A-Za-z]{3}$/, { message: 'currency must be a three-letter ISO 4217 code' }) currency!: string;
-  @ValidateNested() @Type(() => PaymentMethodDto) payment_method!: PaymentMethodDto;
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => PaymentMethodDto) payment_method!: PaymentMethodDto;
   @IsOptional() @IsIn(['automatic', 'manual']) capture_method?: 'automatic' | 'manual';
   @IsOptional() @ValidateNested() @Type(() => CustomerDto) customer?: CustomerDto;
   @IsOptional() @IsString() @MaxLength(descriptionLengthMax) description?: string;

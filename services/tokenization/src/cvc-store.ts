@@ -24,12 +24,23 @@ export class CvcStore {
     return true;
   }
 
-  /** Returns the code once and erases it. */
-  take(token: string): string | undefined {
+  /**
+   * The code, if still held. Reading does not erase it: a redelivered authorization must send
+   * the PSP the same request again (same idempotency key, same body). `erase` runs once the
+   * attempt's outcome is recorded; the expiry covers a gateway that never says so.
+   */
+  peek(token: string): string | undefined {
     const entry = this.entries.get(token);
-    this.entries.delete(token);
-    if (!entry || entry.expiresAt <= this.now()) return undefined;
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(token);
+      return undefined;
+    }
     return entry.cvc;
+  }
+
+  erase(token: string): boolean {
+    return this.entries.delete(token);
   }
 
   get size(): number {

@@ -4,7 +4,7 @@ import { normalizeCardNumber, validateCard } from '@dirigen/cards';
 import { ApiError, DATA_SOURCE, LOGGER } from '@dirigen/service-kit';
 import type { Logger } from '@dirigen/observability';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsDefined, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import type { DataSource } from 'typeorm';
 import { CallerAuthenticator, type VaultPermission } from './caller-auth';
 import { CvcStore } from './cvc-store';
@@ -23,7 +23,7 @@ class CardBody {
 
 class TokenizeBody {
   @IsString() @Length(1, 64) merchant_id!: string;
-  @ValidateNested() @Type(() => CardBody) card!: CardBody;
+  @IsDefined() @IsObject() @ValidateNested() @Type(() => CardBody) card!: CardBody;
 }
 
 class DetokenizeBody {
@@ -31,6 +31,11 @@ class DetokenizeBody {
   @IsString() @Length(1, 64) token!: string;
   @IsString() @Length(1, 64) purpose!: string;
   @IsOptional() @IsString() @Length(1, 64) payment_id?: string;
+}
+
+class ReleaseCvcBody {
+  @IsString() @Length(1, 64) merchant_id!: string;
+  @IsString() @Length(1, 64) token!: string;
 }
 
 interface CardRow {
@@ -103,13 +108,22 @@ export class VaultController {
       if (error instanceof VaultCryptoError) this.logger.error({ token: body.token, reason: error.message }, 'card record failed to open');
       throw new ApiError(500, 'api_error', 'vault_integrity_failure', 'The card record could not be opened.');
     }
-    const cvc = row.cvc_supplied ? this.cvcs.take(body.token) : undefined;
+    const cvc = row.cvc_supplied ? this.cvcs.peek(body.token) : undefined;
     if (row.cvc_supplied && cvc === undefined) {
       await this.audit(caller!, body, 'cvc_expired');
       throw new ApiError(410, 'card_error', 'cvc_expired', 'The card security code is no longer held; ask the customer to enter it again.', 'token');
     }
     await this.audit(caller!, body, 'released');
     return { number: card.number, exp_month: card.expMonth, exp_year: card.expYear, ...(cvc !== undefined ? { cvc } : {}) };
+  }
+
+  /** The authorization that needed the security code is recorded: erase it (PCI DSS 3.3.1). */
+  @Post('cvc-releases')
+  @HttpCode(204)
+  async releaseCvc(@Body() body: ReleaseCvcBody, @Headers('x-dirigen-caller') caller?: string, @Headers('authorization') authorization?: string): Promise<void> {
+    this.authorize(caller, authorization, 'detokenize');
+    const [row]: unknown[] = await this.dataSource.query('SELECT 1 FROM vault.cards WHERE token = $1 AND merchant_id = $2', [body.token, body.merchant_id]);
+    if (row) this.cvcs.erase(body.token);
   }
 
   private authorize(caller: string | undefined, authorization: string | undefined, permission: VaultPermission): void {
