@@ -86,24 +86,26 @@ describe('BatchConsumer', () => {
     }
   });
 
-  it('retries a failing chunk whole with growing backoff, then succeeds without dead-lettering', async () => {
+  it('retries a failing chunk whole with doubling backoff, then succeeds without dead-lettering', async () => {
     const { topic, deadLetterTopic, groupId, log, start } = await fixture();
     await producer.send(['m0', 'm1', 'm2'].map((value) => event(topic, 'pay_1', value)));
     const calls: { at: number; values: string[] }[] = [];
     await start({
-      retry: { attemptsMax: 4, backoffInitialMs: 200, backoffMaxMs: 1_000 },
+      retry: { attemptsMax: 5, backoffInitialMs: 100, backoffMaxMs: 1_000 },
       handler: async (messages) => {
         calls.push({ at: Date.now(), values: valuesOf(messages) });
-        if (calls.length <= 2) throw new Error('database unavailable');
+        if (calls.length <= 3) throw new Error('database unavailable');
       },
     });
     await waitUntil('the group committed past the chunk', async () => (await env.committedOffset(groupId, topic, 0)) === 3);
 
-    expect(calls.map((call) => call.values)).toEqual([['m0', 'm1', 'm2'], ['m0', 'm1', 'm2'], ['m0', 'm1', 'm2']]);
-    // Jittered between half and all of 200 ms, then of 400 ms.
-    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(95);
-    expect(calls[2]!.at - calls[1]!.at).toBeGreaterThanOrEqual(195);
-    expect(log.filter((line) => line.message === 'handler failed, retrying').map((line) => line.extra?.['attempt'])).toEqual([1, 2]);
+    expect(calls.map((call) => call.values)).toEqual(Array.from({ length: 4 }, () => ['m0', 'm1', 'm2']));
+    // Jittered to between half and all of 100, 200, then 400 ms; 10 ms spared for timer skew.
+    const waitsMs = calls.slice(1).map((call, index) => call.at - calls[index]!.at);
+    expect(waitsMs[0]).toBeGreaterThanOrEqual(40);
+    expect(waitsMs[1]).toBeGreaterThanOrEqual(90);
+    expect(waitsMs[2]).toBeGreaterThanOrEqual(190);
+    expect(log.filter((line) => line.message === 'handler failed, retrying').map((line) => line.extra?.['attempt'])).toEqual([1, 2, 3]);
     expect(await env.endOffset(deadLetterTopic, 0)).toBe(0);
   });
 

@@ -73,8 +73,10 @@ describe('claimNewEvents (inbox)', () => {
         await loser.commitTransaction();
       }
     } finally {
-      await winner.release();
-      await loser.release();
+      for (const runner of [winner, loser]) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction();
+        await runner.release();
+      }
     }
   });
 });

@@ -47,16 +47,27 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const relay of relays.splice(0)) await relay.stop();
+  // Bounded, so that a relay stuck in a publish fails the test instead of hanging the suite.
+  for (const relay of relays.splice(0)) {
+    await Promise.race([relay.stop(), sleep(5_000).then(() => Promise.reject(new Error('the relay did not stop within 5 s')))]);
+  }
 });
 
 afterAll(async () => {
-  await producer?.disconnect();
-  if (groups.length > 0) await admin.deleteGroups(groups);
-  if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
-  await admin?.disconnect();
-  await primary?.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
-  for (const dataSource of dataSources) await dataSource.destroy();
+  try {
+    await producer?.disconnect();
+    if (groups.length > 0) await admin.deleteGroups(groups);
+    const existing = new Set(await admin.listTopics()); // a test may name a topic it never provisions
+    const created = topics.filter((topic) => existing.has(topic));
+    if (created.length > 0) await admin.deleteTopics({ topics: created, timeout: 10_000 });
+    await admin?.disconnect();
+  } finally {
+    // Closing the pools first ends any transaction a failed test left open on the schema's tables.
+    for (const dataSource of dataSources) await dataSource.destroy();
+    const cleanup = await createServiceDataSource(database).initialize();
+    await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
+    await cleanup.destroy();
+  }
 });
 
 /** One service replica's connection pool: replicas of a service share the schema, not the pool. */
@@ -67,7 +78,7 @@ async function newReplica(): Promise<DataSource> {
   return dataSource;
 }
 
-function startRelay(dataSource: DataSource, publisher: EventProducer, log: LogLine[] = [], batchSizeMax = 100, publishTimeoutMs = 10_000): OutboxRelay {
+function startRelay(dataSource: DataSource, publisher: EventProducer, { log = [] as LogLine[], batchSizeMax = 100, publishTimeoutMs = 10_000 } = {}): OutboxRelay {
   const relay = new OutboxRelay(new PgOutboxStore(dataSource, schema), publisher, {
     ...relayTimingMs,
     batchSizeMax,
@@ -111,11 +122,15 @@ async function endOffset(topic: string): Promise<number> {
   return Number(partition!.high);
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await sleep(25);
   }
 }
 
@@ -145,7 +160,7 @@ describe('OutboxRelay with PgOutboxStore', () => {
   it('publishes rows of committed transactions in the order they were written, with their headers, and deletes them', async () => {
     const dataSource = primary;
     const topic = await newTopic();
-    const relay = startRelay(dataSource, producer, [], 2);
+    const relay = startRelay(dataSource, producer, { batchSizeMax: 2 });
     await dataSource.transaction((manager) => appendToOutbox(manager, schema, ['authorized', 'captured', 'settled'].map((value) => paymentEvent(topic, value))));
     relay.wake();
     await dataSource.transaction((manager) => appendToOutbox(manager, schema, ['refunded', 'refund-settled'].map((value) => paymentEvent(topic, value))));
@@ -187,7 +202,7 @@ describe('OutboxRelay with PgOutboxStore', () => {
     const first = startRelay(firstReplica, producer);
     await waitUntil('the first relay leads', () => first.isLeader);
     const second = startRelay(secondReplica, producer);
-    await new Promise((resolve) => setTimeout(resolve, 5 * relayTimingMs.leadershipRetryMs));
+    await sleep(5 * relayTimingMs.leadershipRetryMs);
     expect([first.isLeader, second.isLeader]).toEqual([true, false]);
 
     await firstReplica.transaction((manager) => appendToOutbox(manager, schema, [paymentEvent(topic, 'while-first-leads')]));
@@ -209,7 +224,7 @@ describe('OutboxRelay with PgOutboxStore', () => {
     await flakyProducer.disconnect(); // as after losing the broker: every send now fails
     await dataSource.transaction((manager) => appendToOutbox(manager, schema, ['first', 'second', 'third'].map((value) => paymentEvent(topic, value))));
     const log: LogLine[] = [];
-    const relay = startRelay(dataSource, flakyProducer, log);
+    const relay = startRelay(dataSource, flakyProducer, { log });
     try {
       await waitUntil('two rounds failed', () => log.filter((line) => line.message === 'outbox relay round failed').length >= 2);
       expect(await outboxRowCount(dataSource)).toBe(3);
@@ -237,7 +252,7 @@ describe('OutboxRelay with PgOutboxStore', () => {
 
     await primary.query('SELECT pg_terminate_backend($1)', [lostSession]);
     await waitUntil('another session holds the lock', async () => ![undefined, lostSession].includes(await leaderBackendPid()));
-    await new Promise((resolve) => setTimeout(resolve, 3 * relayTimingMs.leadershipRetryMs));
+    await sleep(3 * relayTimingMs.leadershipRetryMs);
 
     expect([first.isLeader, second.isLeader].filter(Boolean)).toHaveLength(1);
     const leader = first.isLeader ? first : second;
@@ -256,7 +271,7 @@ describe('OutboxRelay with PgOutboxStore', () => {
     const leader = startRelay(leaderReplica, producer);
     await waitUntil('the first relay leads', () => leader.isLeader);
     const standby = startRelay(standbyReplica, producer);
-    await new Promise((resolve) => setTimeout(resolve, 2 * relayTimingMs.leadershipRetryMs));
+    await sleep(2 * relayTimingMs.leadershipRetryMs);
     await standby.stop();
 
     const [row] = await standbyReplica.query('SELECT 1 AS answered');
@@ -269,11 +284,11 @@ describe('OutboxRelay with PgOutboxStore', () => {
     await stuckProducer.connect();
     await primary.transaction((manager) => appendToOutbox(manager, schema, ['first', 'second'].map((value) => paymentEvent(topic, value))));
     const log: LogLine[] = [];
-    const stuck = startRelay(primary, stuckProducer, log, 100, 300);
+    const stuck = startRelay(primary, stuckProducer, { log, publishTimeoutMs: 300 });
     try {
       const timeouts = () => log.filter((line) => line.message === 'outbox relay round failed').length;
       await waitUntil('a publish timed out', () => timeouts() >= 1, 5_000);
-      await new Promise((resolve) => setTimeout(resolve, 5 * relayTimingMs.leadershipRetryMs));
+      await sleep(5 * relayTimingMs.leadershipRetryMs);
       expect(timeouts()).toBe(1); // no second send of the same rows while the first may still land
       expect(await outboxRowCount(primary)).toBe(2);
       const stopStartedAt = Date.now();

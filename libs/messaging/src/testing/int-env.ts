@@ -144,7 +144,9 @@ export class KafkaIntegrationEnv {
       const existing = new Set((await this.admin.listGroups()).groups.map((group) => group.groupId));
       const groups = [...this.groups].filter((groupId) => existing.has(groupId));
       if (groups.length > 0) await this.admin.deleteGroups(groups);
-      if (this.topics.size > 0) await this.admin.deleteTopics({ topics: [...this.topics], timeout: 10_000 });
+      const existingTopics = new Set(await this.admin.listTopics());
+      const topics = [...this.topics].filter((topic) => existingTopics.has(topic));
+      if (topics.length > 0) await this.admin.deleteTopics({ topics, timeout: 10_000 });
     } catch (error) {
       process.stderr.write(`${JSON.stringify(this.kafkaLog.filter((line) => line.level === 'error').slice(-20), null, 1)}\n`);
       throw error;
