@@ -28,6 +28,7 @@ export class PermanentMessageError extends Error {
 }
 
 export interface RetryPolicy {
+  /** Attempts per round: after each round of failures the consumer logs an error (and keeps retrying). */
   attemptsMax: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
@@ -52,8 +53,9 @@ const defaultRetry: RetryPolicy = { attemptsMax: 5, backoffInitialMs: 100, backo
 
 /**
  * Batch consumption on kafkajs `eachBatch` (NestJS's Kafka transport is one message at a time):
- * chunks of up to `chunkSizeMax` go to the handler, a failing chunk is retried with backoff,
- * then split so that only the messages that keep failing go to the dead-letter topic.
+ * chunks of up to `chunkSizeMax` go to the handler, a failing chunk is retried with backoff until
+ * it succeeds; a chunk failing permanently is split so that only its poison messages go to the
+ * dead-letter topic.
  * Offsets are committed only after their chunk was handled; stop() finishes the chunk in hand.
  */
 export class BatchConsumer {
@@ -120,29 +122,40 @@ export class BatchConsumer {
   }
 
   private async handleChunk(chunk: InboundMessage[], heartbeat: () => Promise<void>): Promise<void> {
-    const failure = await this.withRetries(() => this.options.handler(chunk), heartbeat);
+    const failure = await this.untilSuccessOrPermanent(() => this.options.handler(chunk), heartbeat);
     if (failure === undefined) return;
     if (chunk.length === 1) {
       await this.deadLetter(chunk[0]!, failure);
       return;
     }
-    // Isolate the poison: every message alone, in order, so only the failing ones are dead-lettered.
+    // Isolate the poison: every message alone, in order, so only the permanently failing ones are dead-lettered.
     for (const message of chunk) {
-      const messageFailure = await this.withRetries(() => this.options.handler([message]), heartbeat);
+      const messageFailure = await this.untilSuccessOrPermanent(() => this.options.handler([message]), heartbeat);
       if (messageFailure !== undefined) await this.deadLetter(message, messageFailure);
     }
   }
 
-  /** Runs `work` until it succeeds or the attempts run out; returns the last error, if any. */
-  private async withRetries(work: () => Promise<void>, heartbeat: () => Promise<void>): Promise<unknown> {
+  /**
+   * Runs `work` until it succeeds or fails permanently. A transient failure (database or broker
+   * down, a bug) is retried with backoff for as long as it takes, holding the partition: an outage
+   * must delay payments, never dead-letter them. After every `attemptsMax` attempts it logs an
+   * error, which is what alerting watches. Returns the permanent error, if any.
+   */
+  private async untilSuccessOrPermanent(work: () => Promise<void>, heartbeat: () => Promise<void>): Promise<PermanentMessageError | undefined> {
     let backoffMs = this.retry.backoffInitialMs;
     for (let attempt = 1; ; attempt++) {
       try {
         await work();
         return undefined;
       } catch (error) {
-        if (error instanceof PermanentMessageError || attempt >= this.retry.attemptsMax || !this.running) return error;
-        this.options.log('warn', 'handler failed, retrying', { groupId: this.options.groupId, attempt, error: String(error) });
+        if (error instanceof PermanentMessageError) return error;
+        if (!this.running) throw error; // shutting down: leave the offset uncommitted, the next owner retries
+        const stuck = attempt % this.retry.attemptsMax === 0;
+        this.options.log(stuck ? 'error' : 'warn', stuck ? 'handler still failing, retrying' : 'handler failed, retrying', {
+          groupId: this.options.groupId,
+          attempt,
+          error: String(error),
+        });
         await sleep(backoffMs * (0.5 + Math.random() / 2));
         backoffMs = Math.min(backoffMs * 2, this.retry.backoffMaxMs);
         await heartbeat();
@@ -150,9 +163,7 @@ export class BatchConsumer {
     }
   }
 
-  private async deadLetter(message: InboundMessage, failure: unknown): Promise<void> {
-    if (!this.running) throw failure; // shutting down: leave the offset uncommitted, the next owner retries
-    this.options.log('error', 'message dead-lettered', {
+  private async deadLetter(message: InboundMessage, failure: PermanentMessageError): Promise<void> {    this.options.log('error', 'message dead-lettered', {
       groupId: this.options.groupId,
       topic: message.topic,
       partition: message.partition,
