@@ -53,7 +53,9 @@ async function provisionTopics(brokers) {
 }
 
 function nodeArgs(entry) {
-  return ['--enable-source-maps', '-r', join(repoRoot, 'scripts/platform/register-paths.cjs'), join(repoRoot, 'dist', entry)];
+  // DIRIGEN_NODE_ARGS: extra flags for every service process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = process.env.DIRIGEN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return [...extra, '--enable-source-maps', '-r', join(repoRoot, 'scripts/platform/register-paths.cjs'), join(repoRoot, 'dist', entry)];
 }
 
 function runMigrations(definition, env, merchantId, apiKey) {
