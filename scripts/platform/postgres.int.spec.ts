@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -8,8 +8,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ensurePostgres } from './postgres.mjs';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'dirigen-embedded-pg-'));
-// initdb runs as the postgres user when we are root: it must be able to enter the data dir.
-chmodSync(dataDir, 0o755);
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 async function count(url: string): Promise<number> {

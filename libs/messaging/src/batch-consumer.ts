@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { EventProducer } from './event-producer';
+import { ChunkCoalescer } from './chunk-coalescer';
 import { headerText } from './trace-headers';
 
 export const eventTypeHeader = 'dirigen-event-type';
@@ -63,10 +64,12 @@ export class BatchConsumer {
   private readonly retry: RetryPolicy;
   private readonly chunkSizeMax: number;
   private running = false;
+  private readonly coalescer: ChunkCoalescer<InboundMessage>;
 
   constructor(kafka: Kafka, private readonly options: BatchConsumerOptions) {
     this.retry = options.retry ?? defaultRetry;
     this.chunkSizeMax = options.chunkSizeMax ?? 500;
+    this.coalescer = new ChunkCoalescer((messages) => options.handler(messages), this.chunkSizeMax);
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       // A replica that dies (SIGKILL, OOM) holds its partitions until this expires.
@@ -95,7 +98,8 @@ export class BatchConsumer {
       autoCommit: true,
       autoCommitInterval: 1_000,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      // Every partition of a fetch at once, so their chunks coalesce into one handler call.
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 12,
       eachBatch: (payload) => this.consumeBatch(payload),
     });
   }
@@ -122,7 +126,14 @@ export class BatchConsumer {
   }
 
   private async handleChunk(chunk: InboundMessage[], heartbeat: () => Promise<void>): Promise<void> {
-    const failure = await this.untilSuccessOrPermanent(() => this.options.handler(chunk), heartbeat);
+    // First try merged with the other partitions' chunks; retries and poison isolation go alone,
+    // so one partition's poison never fails another partition's messages.
+    let merged = true;
+    const failure = await this.untilSuccessOrPermanent(() => {
+      const attempt = merged ? this.coalescer.submit(chunk) : this.options.handler(chunk);
+      merged = false;
+      return attempt;
+    }, heartbeat);
     if (failure === undefined) return;
     if (chunk.length === 1) {
       await this.deadLetter(chunk[0]!, failure);

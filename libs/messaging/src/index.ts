@@ -4,3 +4,4 @@ export * from './trace-headers';
 export * from './event-producer';
 export * from './batch-consumer';
 export * from './outbox-relay';
+export * from './chunk-coalescer';

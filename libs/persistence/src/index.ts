@@ -3,3 +3,4 @@ export * from './messaging-tables';
 export * from './pg-outbox';
 export * from './pg-inbox';
 export * from './sql-migration';
+export * from './pg-payment-states';

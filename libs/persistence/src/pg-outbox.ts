@@ -5,22 +5,31 @@ import { quoteIdentifier } from './data-source';
 /** Appends messages to the outbox inside the caller's transaction. */
 export async function appendToOutbox(manager: EntityManager, schema: string, messages: readonly OutboundMessage[]): Promise<void> {
   if (messages.length === 0) return;
-  await manager.query(
-    `INSERT INTO ${quoteIdentifier(schema)}.outbox (topic, key, value, headers)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[])`,
-    [
-      messages.map((message) => message.topic),
-      messages.map((message) => message.key),
-      messages.map((message) => message.value),
-      messages.map((message) => JSON.stringify(message.headers)),
-    ],
-  );
+  await manager.query(outboxInsertSql(schema, 1), outboxInsertParameters(messages));
+}
+
+/** The append statement; its four array parameters start at `$firstParameter`. */
+export function outboxInsertSql(schema: string, firstParameter: number): string {
+  const [topics, keys, values, headers] = [0, 1, 2, 3].map((offset) => `$${firstParameter + offset}`);
+  return `INSERT INTO ${quoteIdentifier(schema)}.outbox (topic, key, value, headers)
+     SELECT * FROM unnest(${topics}::text[], ${keys}::text[], ${values}::bytea[], ${headers}::jsonb[])`;
+}
+
+export function outboxInsertParameters(messages: readonly OutboundMessage[]): unknown[] {
+  return [
+    messages.map((message) => message.topic),
+    messages.map((message) => message.key),
+    messages.map((message) => message.value),
+    messages.map((message) => JSON.stringify(message.headers)),
+  ];
 }
 
 /** The outbox of one service schema, drained with SKIP LOCKED under a session advisory lock. */
 export class PgOutboxStore implements OutboxStore {
   private leaderConnection: QueryRunner | undefined;
   private readonly table: string;
+  /** After an empty round, look with one cheap query before opening a transaction. */
+  private lastRoundEmpty = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -37,6 +46,10 @@ export class PgOutboxStore implements OutboxStore {
   async drain(limit: number, publish: (rows: readonly OutboxRow[]) => Promise<void>): Promise<number> {
     const session = this.leaderConnection;
     if (!session) throw new Error('invariant: the outbox is drained only by the relay holding the leadership lock');
+    if (this.lastRoundEmpty) {
+      const probe: unknown[] = await session.query(`SELECT 1 FROM ${this.table} LIMIT 1`);
+      if (probe.length === 0) return 0;
+    }
     await session.startTransaction();
     try {
       // TypeORM answers a DELETE … RETURNING on PostgreSQL with [rows, rowCount].
@@ -48,6 +61,7 @@ export class PgOutboxStore implements OutboxStore {
       claimed.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
       if (claimed.length > 0) await publish(claimed);
       await session.commitTransaction();
+      this.lastRoundEmpty = claimed.length === 0;
       return claimed.length;
     } catch (error) {
       // A dead session cannot roll back, and needs not: PostgreSQL already discarded the transaction.

@@ -13,7 +13,7 @@ import {
   type OutboxRelay,
 } from '@dirigen/messaging';
 import type { ServiceMetrics } from '@dirigen/observability';
-import { appendToOutbox, claimNewEvents, quoteIdentifier } from '@dirigen/persistence';
+import { PgPaymentStates } from '@dirigen/persistence';
 import {
   decide,
   evolve,
@@ -72,14 +72,14 @@ const tracer = trace.getTracer('dirigen.payment-event-processor');
  */
 export class PaymentEventProcessor<Prepared = never> {
   private readonly clock: () => Date;
-  private readonly statesTable: string;
+  private readonly store: PgPaymentStates;
 
   constructor(
     private readonly definition: PaymentProcessorDefinition<Prepared>,
     private readonly ports: PaymentProcessorPorts,
   ) {
     this.clock = ports.clock ?? (() => new Date());
-    this.statesTable = `${quoteIdentifier(definition.schema)}.payment_states`;
+    this.store = new PgPaymentStates(definition.schema);
   }
 
   get eventTypes(): ReadonlySet<string> {
@@ -88,11 +88,11 @@ export class PaymentEventProcessor<Prepared = never> {
 
   readonly handle = async (messages: readonly InboundMessage[]): Promise<void> => {
     const decoded = messages.map(decodeOrDeadLetter);
-    const preparedItems = this.definition.prepare ? this.foldInMemory(decoded, await this.loadStates(this.ports.dataSource.manager, decoded, false)) : [];
+    const paymentIds = decoded.map((item) => item.meta.paymentId);
+    const preparedItems = this.definition.prepare ? this.foldInMemory(decoded, await this.store.read<PaymentState>(this.ports.dataSource.manager, paymentIds)) : [];
     const prepared = this.definition.prepare ? await this.definition.prepare(preparedItems) : new Map<string, Prepared>();
     const produced = await this.ports.dataSource.transaction(async (manager) => {
-      const fresh = await claimNewEvents(manager, this.definition.schema, this.definition.consumer, decoded.map((item) => item.meta.eventId));
-      const states = await this.loadStates(manager, decoded, true);
+      const { fresh, states } = await this.store.claimAndLock<PaymentState>(manager, this.definition.consumer, decoded.map((item) => item.meta.eventId), paymentIds);
       const outbox: OutboundMessage[] = [];
       for (const item of decoded) {
         if (!fresh.delete(item.meta.eventId)) {
@@ -101,8 +101,12 @@ export class PaymentEventProcessor<Prepared = never> {
         }
         await this.process(item, states, prepared, manager, outbox);
       }
-      await this.saveStates(manager, states);
-      await appendToOutbox(manager, this.definition.schema, outbox);
+      const payments = [...states.values()].flatMap((state) => (state.kind === 'exists' ? [state.payment] : []));
+      await this.store.saveWithOutbox(
+        manager,
+        payments.map((payment) => ({ paymentId: payment.id, merchantId: payment.merchantId, state: { kind: 'exists', payment } })),
+        outbox,
+      );
       return outbox.length;
     });
     if (produced > 0) this.ports.relay.wake();
@@ -172,26 +176,6 @@ export class PaymentEventProcessor<Prepared = never> {
         traceContext: contextFromHeaders(item.headers),
       };
     });
-  }
-
-  private async loadStates(manager: EntityManager, decoded: readonly DecodedMessage[], lock: boolean): Promise<Map<string, PaymentState>> {
-    const ids = [...new Set(decoded.map((item) => item.meta.paymentId))];
-    const rows: { payment_id: string; state: PaymentState }[] = await manager.query(
-      `SELECT payment_id, state FROM ${this.statesTable} WHERE payment_id = ANY($1::text[]) ORDER BY payment_id ${lock ? 'FOR UPDATE' : ''}`,
-      [ids],
-    );
-    return new Map(rows.map((row) => [row.payment_id, row.state]));
-  }
-
-  private async saveStates(manager: EntityManager, states: Map<string, PaymentState>): Promise<void> {
-    const payments = [...states.values()].flatMap((state) => (state.kind === 'exists' ? [state.payment] : []));
-    if (payments.length === 0) return;
-    await manager.query(
-      `INSERT INTO ${this.statesTable} (payment_id, merchant_id, state, updated_at)
-       SELECT id, merchant, doc, now() FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS t(id, merchant, doc)
-       ON CONFLICT (payment_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`,
-      [payments.map((payment) => payment.id), payments.map((payment) => payment.merchantId), payments.map((payment) => JSON.stringify({ kind: 'exists', payment }))],
-    );
   }
 }
 

@@ -43,7 +43,8 @@ function configuredConnectors(env: NodeJS.ProcessEnv): Map<string, PaymentConnec
       // PSP calls happen in `prepare`, outside the transaction; the outcome is recorded with the events it causes.
       partitionsConsumedConcurrently: 12,
       define: (runner: AuthorizationRunner) => ({
-        folds: new Set(['payment.requested', 'payment.risk_assessed', 'payment.routed'] as const),
+        // What an authorization needs: the request (amount, token) and the routing decision.
+        folds: new Set(['payment.requested', 'payment.routed'] as const),
         prepare: (items) => runner.run(items),
         afterCommit: (items, outcomes) => runner.releaseSecurityCodes(items, outcomes),
         async react({ event }, outcome) {

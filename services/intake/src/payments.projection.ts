@@ -1,13 +1,10 @@
 import { decodePaymentEvent } from '@dirigen/contracts';
 import { contextFromHeaders, PermanentMessageError, type InboundMessage } from '@dirigen/messaging';
 import type { ServiceMetrics } from '@dirigen/observability';
-import { claimNewEvents } from '@dirigen/persistence';
 import { evolve, initialPaymentState, PaymentDomainError, paymentEventTypes, type Payment, type PaymentState } from '@dirigen/payments';
 import { SpanKind, trace } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
-import { intakeSchema } from './intake.migrations';
-import { paymentUpdatesChannel } from './payment-waiter';
-import { projectionConsumer, type PaymentsReadModel, type RecordedEvent } from './payments.read-model';
+import type { PaymentsReadModel, RecordedEvent } from './payments.read-model';
 
 const tracer = trace.getTracer('dirigen.intake.projection');
 
@@ -33,8 +30,11 @@ export class PaymentsProjection {
       }
     });
     await this.dataSource.transaction(async (manager) => {
-      const fresh = await claimNewEvents(manager, intakeSchema, projectionConsumer, decoded.map((item) => item.meta.eventId));
-      const states = await this.readModel.loadForUpdate(manager, decoded.map((item) => item.meta.paymentId));
+      const { fresh, states } = await this.readModel.claimAndLock(
+        manager,
+        decoded.map((item) => item.meta.eventId),
+        decoded.map((item) => item.meta.paymentId),
+      );
       const statusBefore = new Map([...states].map(([id, state]) => [id, state.kind === 'exists' ? state.payment.status : undefined]));
       const timeline: RecordedEvent[] = [];
       for (const item of decoded) {
@@ -48,14 +48,10 @@ export class PaymentsProjection {
         timeline.push({ eventId: item.meta.eventId, paymentId: item.meta.paymentId, event: item.event, occurredAt: item.meta.occurredAt });
       }
       const payments = [...states.values()].flatMap((state) => (state.kind === 'exists' ? [state.payment] : []));
-      await this.readModel.upsert(manager, payments);
-      await this.readModel.appendEvents(manager, timeline);
       const changed = payments.filter((payment) => statusBefore.get(payment.id) !== payment.status);
+      // The NOTIFY is delivered on commit, to every intake replica; the one holding the request answers it.
+      await this.readModel.saveProjection(manager, payments, timeline, changed.map((payment) => payment.id));
       for (const payment of changed) this.observe(payment);
-      // Delivered on commit, to every intake replica; the one holding the request answers it.
-      if (changed.length > 0) {
-        await manager.query('SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id', [paymentUpdatesChannel, changed.map((payment) => payment.id)]);
-      }
     });
   };
 

@@ -1,7 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { PaymentEvent, Payment, PaymentState } from '@dirigen/payments';
 import { DATA_SOURCE } from '@dirigen/service-kit';
+import { inboxClaimSql } from '@dirigen/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
+import { intakeSchema } from './intake.migrations';
+import { paymentUpdatesChannel } from './payment-waiter';
 
 export const projectionConsumer = 'intake-projection';
 
@@ -62,20 +65,42 @@ export class PaymentsReadModel {
     ]);
   }
 
-  async loadForUpdate(manager: EntityManager, paymentIds: readonly string[]): Promise<Map<string, PaymentState>> {
-    const rows: { id: string; state: PaymentState }[] = await manager.query(
-      'SELECT id, state FROM intake.payments WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE',
-      [[...new Set(paymentIds)]],
+  /** In one statement: claims the event ids for the projection (the fresh ones come back) and locks the payments. */
+  async claimAndLock(manager: EntityManager, eventIds: readonly string[], paymentIds: readonly string[]): Promise<{ fresh: Set<string>; states: Map<string, PaymentState> }> {
+    const rows: { kind: 'claimed' | 'state'; id: string; state: PaymentState | null }[] = await manager.query(
+      `WITH claimed AS (${inboxClaimSql(intakeSchema, '$1', '$2')}),
+            locked AS (SELECT id, state FROM intake.payments WHERE id = ANY($3::text[]) ORDER BY id FOR UPDATE)
+       SELECT 'claimed' AS kind, event_id AS id, NULL::jsonb AS state FROM claimed
+       UNION ALL SELECT 'state', id, state FROM locked`,
+      [projectionConsumer, [...new Set(eventIds)], [...new Set(paymentIds)]],
     );
-    return new Map(rows.map((row) => [row.id, row.state]));
+    const fresh = new Set<string>();
+    const states = new Map<string, PaymentState>();
+    for (const row of rows) {
+      if (row.kind === 'claimed') fresh.add(row.id);
+      else states.set(row.id, row.state!);
+    }
+    return { fresh, states };
   }
 
-  async upsert(manager: EntityManager, payments: readonly Payment[]): Promise<void> {
-    if (payments.length === 0) return;
+  /**
+   * In one statement: the new payment states, their timeline entries, and a NOTIFY per payment
+   * whose status changed (delivered on commit to every intake replica).
+   */
+  async saveProjection(manager: EntityManager, payments: readonly Payment[], events: readonly RecordedEvent[], changedIds: readonly string[]): Promise<void> {
+    if (payments.length === 0 && events.length === 0) return;
     await manager.query(
-      `INSERT INTO intake.payments (id, merchant_id, status, state, created_at, updated_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::timestamptz[])
-       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`,
+      `WITH upserted AS (
+         INSERT INTO intake.payments (id, merchant_id, status, state, created_at, updated_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::timestamptz[])
+         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
+         RETURNING 1
+       ), appended AS (
+         INSERT INTO intake.payment_events (event_id, payment_id, type, occurred_at, data)
+         SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::jsonb[]) ON CONFLICT (event_id) DO NOTHING
+         RETURNING 1
+       )
+       SELECT pg_notify($12, id) FROM unnest($13::text[]) AS id`,
       [
         payments.map((payment) => payment.id),
         payments.map((payment) => payment.merchantId),
@@ -83,6 +108,13 @@ export class PaymentsReadModel {
         payments.map((payment) => JSON.stringify({ kind: 'exists', payment })),
         payments.map((payment) => payment.createdAt),
         payments.map((payment) => payment.updatedAt),
+        events.map((recorded) => recorded.eventId),
+        events.map((recorded) => recorded.paymentId),
+        events.map((recorded) => recorded.event.type),
+        events.map((recorded) => recorded.occurredAt),
+        events.map((recorded) => JSON.stringify(recorded.event.data)),
+        paymentUpdatesChannel,
+        [...changedIds],
       ],
     );
   }
