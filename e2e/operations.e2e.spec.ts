@@ -14,20 +14,26 @@ describe('operating the platform', () => {
   it('makes one payment one trace across HTTP, Kafka and every service, down to the PSP call', async () => {
     const created = await api('/v1/payments', { body: cardPayment() });
     expect(created.body.status).toBe('succeeded');
-    const intakeSpans = await eventually(async () => {
-      const spans = (await (await fetch(`${platform.collectorUrl}/spans`)).json()) as Span[];
-      const server = spans.find((span) => span.service === 'intake' && span.name.startsWith('POST') && spans.some((other) => other.traceId === span.traceId && other.service === 'gateway'));
-      return server ? spans.filter((span) => span.traceId === server.traceId) : undefined;
+    // The services tag their spans with the payment id: find this payment's trace by it.
+    const traceId = await eventually(async () => {
+      const tagged = (await (await fetch(`${platform.collectorUrl}/spans?paymentId=${created.body.id}`)).json()) as Span[];
+      return tagged[0]?.traceId;
     });
-    const traceId = intakeSpans[0]!.traceId;
     // Spans arrive in export batches: wait until every service's spans and every parent are in.
     const orphans = (spans: Span[]) => spans.filter((span) => !span.parentSpanId || !spans.some((parent) => parent.spanId === span.parentSpanId));
+    let seen: Span[] = [];
     const trace = await eventually(async () => {
       const spans = (await (await fetch(`${platform.collectorUrl}/spans?traceId=${traceId}`)).json()) as Span[];
+      seen = spans;
       const services = new Set(spans.map((span) => span.service));
       return ['intake', 'tokenization', 'fraud', 'routing', 'gateway'].every((service) => services.has(service)) && orphans(spans).length <= 1 ? spans : undefined;
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}; spans seen: ${JSON.stringify(seen.map(({ service, name, spanId, parentSpanId }) => ({ service, name, spanId, parentSpanId })))}`);
     });
     expect(trace.some((span) => span.service === 'gateway' && span.name.startsWith('authorize stripe'))).toBe(true);
+    // Every span any service tagged with this payment belongs to this one trace.
+    const tagged = (await (await fetch(`${platform.collectorUrl}/spans?paymentId=${created.body.id}`)).json()) as Span[];
+    expect(new Set(tagged.map((span) => span.traceId))).toEqual(new Set([traceId]));
     // The PSP call itself is a client span under the authorization.
     expect(trace.some((span) => span.service === 'gateway' && /^POST/.test(span.name))).toBe(true);
     // One root, the merchant's HTTP request: every other span has its parent inside the trace.

@@ -12,7 +12,10 @@ const repoRoot = resolve(import.meta.dirname, '..');
 const testDataDir = join(repoRoot, '.data', 'test');
 const kafkaPort = Number(process.env.TEST_KAFKA_PORT ?? 19092);
 const serverUrl = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
-const only = process.argv.slice(2); // e.g. `npm test -- unit int` runs just those stages
+// `npm test -- unit int` runs just those stages; words after `--` filter test files (`npm test -- e2e -- operations`).
+const separator = process.argv.indexOf('--');
+const only = process.argv.slice(2, separator === -1 ? undefined : separator);
+const fileFilters = separator === -1 ? [] : process.argv.slice(separator + 1);
 const wants = (stage) => only.length === 0 || only.includes(stage);
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
@@ -26,7 +29,7 @@ function step(title, command, args, env = {}) {
 
 function vitest(project, env = {}) {
   const report = join(testDataDir, `vitest-${project}.json`);
-  const ok = step(`${project} tests`, process.execPath, [join(repoRoot, 'node_modules/vitest/vitest.mjs'), 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], env);
+  const ok = step(`${project} tests`, process.execPath, [join(repoRoot, 'node_modules/vitest/vitest.mjs'), 'run', '--project', project, ...fileFilters, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], env);
   if (existsSync(report)) {
     const summary = JSON.parse(readFileSync(report, 'utf8'));
     totals.passed += summary.numPassedTests;

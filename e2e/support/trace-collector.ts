@@ -7,6 +7,7 @@ export interface CollectedSpan {
   parentSpanId: string;
   name: string;
   kind: number;
+  paymentId?: string;
 }
 
 /**
@@ -26,7 +27,8 @@ export async function startTraceCollector(port: number): Promise<Server> {
           const service = resourceSpans.resource?.attributes?.find((attribute: { key: string }) => attribute.key === 'service.name')?.value?.stringValue ?? '?';
           for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
             for (const span of scopeSpans.spans ?? []) {
-              if (spans.length < spansMax) spans.push({ service, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', name: span.name, kind: span.kind });
+              const paymentId = span.attributes?.find((attribute: { key: string }) => attribute.key === 'dirigen.payment_id')?.value?.stringValue;
+              if (spans.length < spansMax) spans.push({ service, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', name: span.name, kind: span.kind, ...(paymentId ? { paymentId } : {}) });
             }
           }
         }
@@ -34,8 +36,11 @@ export async function startTraceCollector(port: number): Promise<Server> {
         return;
       }
       if (request.method === 'GET' && request.url?.startsWith('/spans')) {
-        const traceId = new URL(request.url, 'http://collector').searchParams.get('traceId');
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(spans.filter((span) => !traceId || span.traceId === traceId)));
+        const query = new URL(request.url, 'http://collector').searchParams;
+        const traceId = query.get('traceId');
+        const paymentId = query.get('paymentId');
+        const matching = spans.filter((span) => (!traceId || span.traceId === traceId) && (!paymentId || span.paymentId === paymentId));
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(matching));
         return;
       }
       response.writeHead(404).end();
