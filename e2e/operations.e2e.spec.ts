@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { api, cardPayment, eventually, platform } from './support/api';
@@ -31,6 +33,13 @@ describe('operating the platform', () => {
       throw new Error(`${error.message}; spans seen: ${JSON.stringify(seen.map(({ service, name, spanId, parentSpanId }) => ({ service, name, spanId, parentSpanId })))}`);
     });
     expect(trace.some((span) => span.service === 'gateway' && span.name.startsWith('authorize stripe'))).toBe(true);
+    // The JSON log line intake wrote for the payment carries the same trace id.
+    const logLines = platform.processes
+      .filter((entry) => entry.name === 'intake')
+      .flatMap((entry) => readFileSync(join(platform.dataDir, 'logs', `${entry.instance}.log`), 'utf8').split('\n'))
+      .filter((line) => line.includes(created.body.id) && line.includes('payment answered'));
+    expect(logLines).toHaveLength(1);
+    expect(JSON.parse(logLines[0]!)).toMatchObject({ level: 'info', service: 'intake', trace_id: traceId, paymentId: created.body.id, status: 'succeeded' });
     // Every span any service tagged with this payment belongs to this one trace.
     const tagged = (await (await fetch(`${platform.collectorUrl}/spans?paymentId=${created.body.id}`)).json()) as Span[];
     expect(new Set(tagged.map((span) => span.traceId))).toEqual(new Set([traceId]));

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiError } from '@dirigen/service-kit';
+import type { Logger } from '@dirigen/observability';
+import { ApiError, LOGGER } from '@dirigen/service-kit';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import type { FastifyReply } from 'fastify';
@@ -24,6 +25,7 @@ export class PaymentsController {
   constructor(
     @Inject(PaymentIntake) private readonly intake: PaymentIntake,
     @Inject(PaymentsReadModel) private readonly payments: PaymentsReadModel,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   @Post()
@@ -36,7 +38,13 @@ export class PaymentsController {
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > idempotencyKeyLengthMax || !/^[\x21-\x7e]+$/.test(idempotencyKey))) {
       throw ApiError.invalidRequest('idempotency_key_invalid', `Idempotency-Key must be 1 to ${idempotencyKeyLengthMax} printable ASCII characters.`, 'Idempotency-Key');
     }
+    const startedAt = performance.now();
     const { payment, replayed } = await this.intake.create(request.merchantId!, body, idempotencyKey);
+    // One line per answered payment, inside the request's span: it carries the trace id.
+    this.logger.info(
+      { paymentId: payment.id, merchantId: payment.merchantId, status: payment.status, replayed, latencyMs: Math.round(performance.now() - startedAt) },
+      'payment answered',
+    );
     void reply.status(payment.status === 'processing' ? 202 : replayed ? 200 : 201);
     if (replayed) void reply.header('Idempotent-Replayed', 'true');
     return presentPayment(payment);
