@@ -17,18 +17,25 @@ export interface StoredState<State> {
  */
 export class PgPaymentStates {
   private readonly states: string;
+  private readonly id: string;
 
-  constructor(private readonly schema: string) {
-    this.states = `${quoteIdentifier(schema)}.payment_states`;
+  /** `table` and `idColumn` default to the per-service `payment_states`; a read model may keep its own table. */
+  constructor(
+    private readonly schema: string,
+    table = 'payment_states',
+    idColumn = 'payment_id',
+  ) {
+    this.states = `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
+    this.id = quoteIdentifier(idColumn);
   }
 
   /** Claims the event ids for `consumer` (the fresh ones come back) and locks the payments' current states. */
   async claimAndLock<State>(manager: EntityManager, consumer: string, eventIds: readonly string[], paymentIds: readonly string[]): Promise<{ fresh: Set<string>; states: Map<string, State> }> {
     const rows: { kind: 'claimed' | 'state'; id: string; state: State | null }[] = await manager.query(
       `WITH claimed AS (${inboxClaimSql(this.schema, '$1', '$2')}),
-            locked AS (SELECT payment_id, state FROM ${this.states} WHERE payment_id = ANY($3::text[]) ORDER BY payment_id FOR UPDATE)
+            locked AS (SELECT ${this.id} AS id, state FROM ${this.states} WHERE ${this.id} = ANY($3::text[]) ORDER BY ${this.id} FOR UPDATE)
        SELECT 'claimed' AS kind, event_id AS id, NULL::jsonb AS state FROM claimed
-       UNION ALL SELECT 'state', payment_id, state FROM locked`,
+       UNION ALL SELECT 'state', id, state FROM locked`,
       [consumer, [...new Set(eventIds)], [...new Set(paymentIds)]],
     );
     const fresh = new Set<string>();
@@ -42,8 +49,8 @@ export class PgPaymentStates {
 
   /** Reads states without locking, for work that must not hold a transaction (a PSP call). */
   async read<State>(manager: EntityManager, paymentIds: readonly string[]): Promise<Map<string, State>> {
-    const rows: { payment_id: string; state: State }[] = await manager.query(`SELECT payment_id, state FROM ${this.states} WHERE payment_id = ANY($1::text[])`, [[...new Set(paymentIds)]]);
-    return new Map(rows.map((row) => [row.payment_id, row.state]));
+    const rows: { id: string; state: State }[] = await manager.query(`SELECT ${this.id} AS id, state FROM ${this.states} WHERE ${this.id} = ANY($1::text[])`, [[...new Set(paymentIds)]]);
+    return new Map(rows.map((row) => [row.id, row.state]));
   }
 
   /** Upserts the states and appends the outbox rows, in one statement. */

@@ -7,3 +7,4 @@ export * from './payment-consumer';
 export * from './service-main';
 export * from './migrate-main';
 export * from './validation';
+export * from './expiring-cache';

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { ApiError, DATA_SOURCE } from '@dirigen/service-kit';
+import { ApiError, DATA_SOURCE, ExpiringCache } from '@dirigen/service-kit';
 import type { DataSource } from 'typeorm';
 import { apiKeyHash } from './intake.migrations';
 
@@ -17,7 +17,8 @@ const cachedKeysMax = 10_000;
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  private readonly cache = new Map<string, { merchantId: string | undefined; expiresAt: number }>();
+  /** Unknown keys are cached too, so a flood of wrong keys does not become a flood of queries. */
+  private readonly cache = new ExpiringCache<string, string | undefined>(cacheTtlMs, cachedKeysMax);
 
   constructor(@Inject(DATA_SOURCE) private readonly dataSource: DataSource) {}
 
@@ -32,17 +33,11 @@ export class ApiKeyGuard implements CanActivate {
     return true;
   }
 
-  private async merchantFor(secretKey: string): Promise<string | undefined> {
+  private merchantFor(secretKey: string): Promise<string | undefined> {
     const hash = apiKeyHash(secretKey);
-    const cacheKey = hash.toString('base64');
-    const cached = this.cache.get(cacheKey);
-    if (cached && cached.expiresAt > Date.now()) return cached.merchantId;
-    const [row]: { merchant_id: string }[] = await this.dataSource.query(
-      'SELECT merchant_id FROM intake.api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
-      [hash],
-    );
-    if (this.cache.size >= cachedKeysMax) this.cache.clear();
-    this.cache.set(cacheKey, { merchantId: row?.merchant_id, expiresAt: Date.now() + cacheTtlMs });
-    return row?.merchant_id;
+    return this.cache.get(hash.toString('base64'), async () => {
+      const [row]: { merchant_id: string }[] = await this.dataSource.query('SELECT merchant_id FROM intake.api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [hash]);
+      return row?.merchant_id;
+    });
   }
 }

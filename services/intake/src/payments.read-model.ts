@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { PaymentEvent, Payment, PaymentState } from '@dirigen/payments';
 import { DATA_SOURCE } from '@dirigen/service-kit';
-import { inboxClaimSql } from '@dirigen/persistence';
+import { PgPaymentStates } from '@dirigen/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import { intakeSchema } from './intake.migrations';
 import { paymentUpdatesChannel } from './payment-waiter';
@@ -21,6 +21,8 @@ export interface RecordedEvent {
 /** The payments read model (intake.payments) and the timeline (intake.payment_events). */
 @Injectable()
 export class PaymentsReadModel {
+  private readonly lockedPayments = new PgPaymentStates(intakeSchema, 'payments', 'id');
+
   constructor(@Inject(DATA_SOURCE) private readonly dataSource: DataSource) {}
 
   /** Merchant-scoped: another merchant's payment is indistinguishable from a missing one. */
@@ -66,21 +68,8 @@ export class PaymentsReadModel {
   }
 
   /** In one statement: claims the event ids for the projection (the fresh ones come back) and locks the payments. */
-  async claimAndLock(manager: EntityManager, eventIds: readonly string[], paymentIds: readonly string[]): Promise<{ fresh: Set<string>; states: Map<string, PaymentState> }> {
-    const rows: { kind: 'claimed' | 'state'; id: string; state: PaymentState | null }[] = await manager.query(
-      `WITH claimed AS (${inboxClaimSql(intakeSchema, '$1', '$2')}),
-            locked AS (SELECT id, state FROM intake.payments WHERE id = ANY($3::text[]) ORDER BY id FOR UPDATE)
-       SELECT 'claimed' AS kind, event_id AS id, NULL::jsonb AS state FROM claimed
-       UNION ALL SELECT 'state', id, state FROM locked`,
-      [projectionConsumer, [...new Set(eventIds)], [...new Set(paymentIds)]],
-    );
-    const fresh = new Set<string>();
-    const states = new Map<string, PaymentState>();
-    for (const row of rows) {
-      if (row.kind === 'claimed') fresh.add(row.id);
-      else states.set(row.id, row.state!);
-    }
-    return { fresh, states };
+  claimAndLock(manager: EntityManager, eventIds: readonly string[], paymentIds: readonly string[]): Promise<{ fresh: Set<string>; states: Map<string, PaymentState> }> {
+    return this.lockedPayments.claimAndLock<PaymentState>(manager, projectionConsumer, eventIds, paymentIds);
   }
 
   /**
