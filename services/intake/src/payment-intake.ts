@@ -2,12 +2,10 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { validateCard } from '@dirigen/cards';
 import type { OutboxRelay } from '@dirigen/messaging';
-import { appendToOutbox, claimNewEvents } from '@dirigen/persistence';
 import { decide, evolve, initialPaymentState, isChargeableCurrency, type Payment, type PaymentRequested } from '@dirigen/payments';
 import { ApiError, currentTraceFields, DATA_SOURCE, OUTBOX_RELAY, PLATFORM_CONFIG, toOutboundMessage, type PlatformConfig } from '@dirigen/service-kit';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { CreatePaymentDto } from './create-payment.dto';
-import { intakeSchema } from './intake.migrations';
 import { PaymentWaiter } from './payment-waiter';
 import { PaymentsReadModel, projectionConsumer } from './payments.read-model';
 import { VaultClient } from './vault-client';
@@ -79,23 +77,47 @@ export class PaymentIntake {
     const [requested] = decide({ type: 'RequestPayment', request }, initialPaymentState);
     const state = evolve(initialPaymentState, requested!, { paymentId, merchantId, occurredAt });
     if (state.kind !== 'exists') throw new Error('invariant: a requested payment exists');
-    const claimed = await this.dataSource.transaction(async (manager) => {
-      if (idempotencyKey !== undefined) {
-        const inserted: unknown[] = await manager.query(
-          `INSERT INTO intake.idempotency_keys (merchant_id, idempotency_key, request_hash, payment_id) VALUES ($1, $2, $3, $4)
-           ON CONFLICT DO NOTHING RETURNING payment_id`,
-          [merchantId, idempotencyKey, requestHash, paymentId],
-        );
-        if (inserted.length === 0) return false;
-      }
-      await this.payments.insert(manager, state.payment);
-      await this.payments.appendEvents(manager, [{ eventId, paymentId, event: requested!, occurredAt }]);
-      // The projection will see this event again from Kafka: it is already applied here.
-      await claimNewEvents(manager, intakeSchema, projectionConsumer, [eventId]);
-      const outbound = toOutboundMessage(requested!, { eventId, paymentId, merchantId, occurredAt, correlationId: eventId, producer: this.config.instance, ...currentTraceFields() });
-      await appendToOutbox(manager, intakeSchema, [outbound]);
-      return true;
-    });
+    const outbound = toOutboundMessage(requested!, { eventId, paymentId, merchantId, occurredAt, correlationId: eventId, producer: this.config.instance, ...currentTraceFields() });
+    // One statement, so one round trip and atomic without an explicit transaction: the idempotency
+    // key, the payment, its first timeline entry, the projection's inbox claim (the projection will
+    // see this event again from Kafka: it is already applied here) and the outbox row. A concurrent
+    // request holding the same key makes the first insert wait, then do nothing, and so the rest.
+    const [{ created }]: { created: number }[] = await this.dataSource.query(
+      `WITH idempotency AS (
+         INSERT INTO intake.idempotency_keys (merchant_id, idempotency_key, request_hash, payment_id)
+         SELECT $1, $2, $3, $4 WHERE $2::text IS NOT NULL
+         ON CONFLICT DO NOTHING RETURNING payment_id
+       ), payment AS (
+         INSERT INTO intake.payments (id, merchant_id, status, state, created_at, updated_at)
+         SELECT $4, $1, $5, $6, $7, $7 WHERE $2::text IS NULL OR EXISTS (SELECT 1 FROM idempotency)
+         RETURNING id
+       ), timeline AS (
+         INSERT INTO intake.payment_events (event_id, payment_id, type, occurred_at, data)
+         SELECT $8, $4, $9, $7, $10 WHERE EXISTS (SELECT 1 FROM payment)
+       ), inbox AS (
+         INSERT INTO intake.inbox (consumer, event_id) SELECT $11, $8 WHERE EXISTS (SELECT 1 FROM payment)
+       ), outbox AS (
+         INSERT INTO intake.outbox (topic, key, value, headers) SELECT $12, $4, $13, $14 WHERE EXISTS (SELECT 1 FROM payment)
+       )
+       SELECT count(*)::int AS created FROM payment`,
+      [
+        merchantId,
+        idempotencyKey ?? null,
+        requestHash,
+        paymentId,
+        state.payment.status,
+        JSON.stringify(state),
+        occurredAt,
+        eventId,
+        requested!.type,
+        JSON.stringify(requested!.data),
+        projectionConsumer,
+        outbound.topic,
+        outbound.value,
+        JSON.stringify(outbound.headers),
+      ],
+    );
+    const claimed = created === 1;
     if (claimed) return paymentId;
     // A concurrent request with the same key won the race and has committed by now.
     const winner = await this.findByIdempotencyKey(this.dataSource.manager, merchantId, idempotencyKey!, requestHash);

@@ -56,17 +56,6 @@ export class PaymentsReadModel {
     return this.dataSource.query('SELECT event_id, type, occurred_at, data FROM intake.payment_events WHERE payment_id = $1 ORDER BY position', [paymentId]);
   }
 
-  async insert(manager: EntityManager, payment: Payment): Promise<void> {
-    await manager.query('INSERT INTO intake.payments (id, merchant_id, status, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-      payment.id,
-      payment.merchantId,
-      payment.status,
-      JSON.stringify({ kind: 'exists', payment }),
-      payment.createdAt,
-      payment.updatedAt,
-    ]);
-  }
-
   /** In one statement: claims the event ids for the projection (the fresh ones come back) and locks the payments. */
   claimAndLock(manager: EntityManager, eventIds: readonly string[], paymentIds: readonly string[]): Promise<{ fresh: Set<string>; states: Map<string, PaymentState> }> {
     return this.lockedPayments.claimAndLock<PaymentState>(manager, projectionConsumer, eventIds, paymentIds);
@@ -104,21 +93,6 @@ export class PaymentsReadModel {
         events.map((recorded) => JSON.stringify(recorded.event.data)),
         paymentUpdatesChannel,
         [...changedIds],
-      ],
-    );
-  }
-
-  async appendEvents(manager: EntityManager, events: readonly RecordedEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await manager.query(
-      `INSERT INTO intake.payment_events (event_id, payment_id, type, occurred_at, data)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[]) ON CONFLICT (event_id) DO NOTHING`,
-      [
-        events.map((recorded) => recorded.eventId),
-        events.map((recorded) => recorded.paymentId),
-        events.map((recorded) => recorded.event.type),
-        events.map((recorded) => recorded.occurredAt),
-        events.map((recorded) => JSON.stringify(recorded.event.data)),
       ],
     );
   }
