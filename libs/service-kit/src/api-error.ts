@@ -32,10 +32,15 @@ export class ApiError extends Error {
   }
 
   static notFound(what: string, id: string, param = 'id'): ApiError {
-    return new ApiError(404, 'invalid_request_error', 'resource_missing', `No such ${what}: '${truncate(id)}'`, param);
+    return new ApiError(404, 'invalid_request_error', 'resource_missing', `No such ${what}: '${echoSafely(id)}'`, param);
   }
 }
 
-function truncate(text: string): string {
-  return text.length > 64 ? `${text.slice(0, 64)}…` : text;
+/**
+ * What a caller sent, fit to echo in an error: truncated, and any run of 12 or more digits
+ * (it could be a card number typed into the wrong place) masked but for its last four.
+ */
+export function echoSafely(text: string): string {
+  const truncated = text.length > 64 ? `${text.slice(0, 64)}…` : text;
+  return truncated.replace(/\d{12,}/g, (digits) => `${'*'.repeat(digits.length - 4)}${digits.slice(-4)}`);
 }

@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cardPayment, eventually, platform, sql, testCards } from './support/api';
+import { CardDataScanner, describeFinding, dumpDatabase, luhnValid, readEveryKafkaMessage, readServiceLogs, type ScanUnit } from './support/card-data-scan';
+
+const amex = '378282246310005';
+const luhnInvalid = '4242424242424241';
+const cardsSent = [...Object.values(testCards), amex, luhnInvalid];
+const paymentEventsTopic = 'dirigen.payment-events.v1';
+const serviceGroups = ['fraud', 'routing', 'gateway', 'intake-projection'];
+const settleTimeoutMs = 20_000;
+const year = new Date().getUTCFullYear();
+
+interface RequestOptions {
+  body?: unknown;
+  rawBody?: string;
+  key?: string | null;
+  headers?: Record<string, string>;
+  url?: string;
+}
+
+interface Exchange {
+  request: string;
+  status: number;
+  headers: string;
+  body: string;
+}
+
+const exchanges: Exchange[] = [];
+const paymentIds = new Map<string, string>();
+
+/** Sends a request as a merchant (or an intruder) would, keeping the raw answer for the scan. */
+async function exchange(request: string, path: string, options: RequestOptions = {}): Promise<Exchange> {
+  const key = options.key === undefined ? platform.apiKey : options.key;
+  const hasBody = options.body !== undefined || options.rawBody !== undefined;
+  const response = await fetch(options.url ?? `${platform.apiUrl}${path}`, {
+    method: hasBody ? 'POST' : 'GET',
+    headers: { ...(key !== null ? { authorization: `Bearer ${key}` } : {}), ...(hasBody ? { 'content-type': 'application/json' } : {}), ...options.headers },
+    body: options.rawBody ?? (options.body !== undefined ? JSON.stringify(options.body) : undefined),
+  });
+  const answer = { request, status: response.status, headers: [...response.headers].map(([name, value]) => `${name}: ${value}`).join('\n'), body: await response.text() };
+  exchanges.push(answer);
+  return answer;
+}
+
+const payments: [string, unknown][] = [
+  ['a Visa', cardPayment()],
+  ['a Visa typed with spaces', cardPayment({}, { number: '4242 4242 4242 4242' })],
+  ['a Mastercard', cardPayment({}, { number: testCards.mastercard })],
+  ['a hard decline', cardPayment({}, { number: testCards.declined })],
+  ['insufficient funds', cardPayment({}, { number: testCards.insufficientFunds })],
+  ['a PSP processing error', cardPayment({}, { number: testCards.processingError })],
+  ['a 3-D Secure card', cardPayment({}, { number: testCards.threeDSecure })],
+  ['an Amex with a 4-digit CVC', cardPayment({}, { number: amex, cvc: '1234' })],
+  ['a manual capture', cardPayment({ capture_method: 'manual', amount: 5000 })],
+];
+
+const refusals: [string, RequestOptions][] = [
+  ['a Luhn-invalid number', { body: cardPayment({}, { number: luhnInvalid }) }],
+  ['an expired card', { body: cardPayment({}, { exp_month: 1, exp_year: year - 1 }) }],
+  ['a 3-digit CVC on an Amex', { body: cardPayment({}, { number: amex, cvc: '123' }) }],
+  ['a 2-digit CVC on a Visa', { body: cardPayment({}, { cvc: '12' }) }],
+  ['an unknown field beside a valid card', { body: cardPayment({ surprise: true }) }],
+  ['an unknown field inside a valid card', { body: cardPayment({}, { pin: '1234' }) }],
+  ['an oversized body holding a card', { body: cardPayment({ description: 'x'.repeat(40_000) }) }],
+  ['malformed JSON cut after the card number', { rawBody: `{"amount":2000,"currency":"USD","payment_method":{"type":"card","card":{"number":"${testCards.visa}",` }],
+  ['malformed JSON failing right at a bare card number', { rawBody: `{"payment_method":{"card":{"number":${testCards.mastercard}x}}}` }],
+  ['a card sent as text/plain', { rawBody: JSON.stringify(cardPayment()), headers: { 'content-type': 'text/plain' } }],
+  ['a wrong API key with a card', { body: cardPayment(), key: 'sk_test_wrong' }],
+  ['no API key with a card', { body: cardPayment(), key: null }],
+];
+
+/** Every path a card number travels: approvals, declines, errors, 3-D Secure, manual capture, a replay, refusals, reads. */
+async function driveCardTraffic(): Promise<void> {
+  for (const [name, body] of payments) {
+    const created = await exchange(`POST ${name}`, '/v1/payments', { body });
+    expect(created.status, `${name}: ${created.body}`).toBeOneOf([201, 202]);
+    paymentIds.set(name, JSON.parse(created.body).id);
+  }
+  const idempotencyKey = randomUUID();
+  for (const attempt of ['first', 'retry']) {
+    const sent = await exchange(`POST an idempotent payment (${attempt})`, '/v1/payments', { body: cardPayment({ amount: 4321 }), headers: { 'idempotency-key': idempotencyKey } });
+    expect(sent.status).toBeOneOf(attempt === 'first' ? [201, 202] : [200, 202]);
+    paymentIds.set('an idempotent payment', JSON.parse(sent.body).id);
+  }
+  for (const [name, options] of refusals) {
+    const refused = await exchange(`POST ${name}`, '/v1/payments', options);
+    expect(refused.status, `${name}: ${refused.body}`).toBeGreaterThanOrEqual(400);
+    expect(refused.status, `${name}: ${refused.body}`).toBeLessThan(500);
+  }
+  const vault = platform.processes.find((process) => process.name === 'tokenization')!;
+  const intruder = await exchange('POST an unauthenticated tokenize call to the vault', '', {
+    url: `http://127.0.0.1:${vault.port}/internal/v1/tokens`,
+    body: { merchant_id: platform.merchantId, card: { number: testCards.visa, exp_month: 12, exp_year: 2030, cvc: '123' } },
+    key: null,
+  });
+  expect(intruder.status).toBe(401);
+}
+
+/** Waits for every payment to be final, every outbox published and every service caught up, then for the logs to flush. */
+async function waitUntilSettled(): Promise<void> {
+  for (const [name, id] of paymentIds) {
+    await eventually(async () => {
+      const read = await exchange(`GET ${name}`, `/v1/payments/${id}`);
+      return JSON.parse(read.body).status === 'processing' ? undefined : read;
+    }, settleTimeoutMs, 200);
+    await exchange(`GET the timeline of ${name}`, `/v1/payments/${id}/events`);
+  }
+  await exchange('GET the payment list', '/v1/payments?limit=100');
+  expect(JSON.parse(exchanges.find((answer) => answer.request === 'GET a Visa')!.body).status).toBe('succeeded');
+  const admin = new Kafka({ clientId: 'e2e-no-card-data', brokers: platform.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await eventually(async () => ((await outboxBacklog()) === 0 && (await consumerLag(admin)) === 0 ? true : undefined), settleTimeoutMs, 200);
+  } finally {
+    await admin.disconnect();
+  }
+  // Services write logs through a pipe to their log file.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}
+
+async function outboxBacklog(): Promise<number> {
+  const [{ rows }] = await sql<{ rows: string }>(
+    'SELECT (SELECT count(*) FROM intake.outbox) + (SELECT count(*) FROM fraud.outbox) + (SELECT count(*) FROM routing.outbox) + (SELECT count(*) FROM gateway.outbox) AS rows',
+  );
+  return Number(rows);
+}
+
+async function consumerLag(admin: Admin): Promise<number> {
+  const ends = await admin.fetchTopicOffsets(paymentEventsTopic);
+  let lag = 0;
+  for (const groupId of serviceGroups) {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [paymentEventsTopic] });
+    for (const { partition, low, high } of ends) {
+      const offset = committed?.partitions.find((entry) => entry.partition === partition)?.offset ?? '-1';
+      lag += Number(high) - Number(offset === '-1' ? low : offset);
+    }
+  }
+  return lag;
+}
+
+function scanAll(units: ScanUnit[], label: string): string[] {
+  const scanner = new CardDataScanner(cardsSent);
+  for (const unit of units) scanner.scan(unit);
+  console.info(`[no-card-data] ${label}: ${units.length} pieces scanned, ${scanner.findings.length} findings, excused ${JSON.stringify(scanner.excused)}`);
+  return scanner.findings.map(describeFinding);
+}
+
+function withCheckDigit(partial: string): string {
+  return [...'0123456789'].map((digit) => `${partial}${digit}`).find(luhnValid)!;
+}
+
+// PCI DSS: a card number exists only inside the tokenization vault, encrypted. After traffic that carries
+// card numbers every way a merchant (or an intruder) can send them, every Kafka topic, every service log,
+// the whole database but the vault's ciphertext, and every HTTP answer are searched for the test cards and
+// for any Luhn-valid 13–19 digit run.
+describe('card numbers exist only inside the vault (PCI DSS)', () => {
+  it('recognises a card number in every shape it looks for, and excuses only fresh timestamps and hex identifiers', () => {
+    const now = Date.now();
+    const visaBytes = Buffer.from(testCards.visa, 'latin1');
+    const planted = [
+      `{"number":"${testCards.visa}"}`,
+      'card 4242 4242 4242 4242 exp',
+      'card 4242-4242-4242-4242 exp',
+      `\\x${visaBytes.toString('hex')}`,
+      `<Buffer ${visaBytes.toString('hex').replace(/(..)(?!$)/g, '$1 ')}>`,
+      ...['', 'x', 'xy'].map((prefix) => Buffer.from(`${prefix}${testCards.visa}`, 'latin1').toString('base64')),
+      JSON.stringify(visaBytes),
+      `pan=${withCheckDigit('601100009013942')}&`,
+      `"expiresAt":${withCheckDigit(String(now - 365 * 86_400_000).slice(0, 12))}`,
+    ];
+    for (const text of planted) {
+      const scanner = new CardDataScanner([testCards.visa], now);
+      scanner.scan({ source: 'planted', text });
+      expect(scanner.findings.length, text).toBeGreaterThan(0);
+      expect(describeFinding(scanner.findings[0]!)).not.toContain(testCards.visa.slice(0, 12));
+    }
+    const innocent = [
+      `"time":"${new Date(now).toISOString()}"`,
+      `"at":${withCheckDigit(String(now).slice(0, 12))}`,
+      `"trace_id":"ab${withCheckDigit('522233334444555')}cdef0123456789"`,
+      `"serial":"${withCheckDigit('522233334444555')}00000000"`,
+    ];
+    for (const text of innocent) {
+      const scanner = new CardDataScanner([testCards.visa], now);
+      scanner.scan({ source: 'innocent', text });
+      expect(scanner.findings.map(describeFinding), text).toEqual([]);
+    }
+  });
+
+  describe('after payments, declines, a replay and refused requests that all carried card numbers', () => {
+    beforeAll(async () => {
+      await driveCardTraffic();
+      await waitUntilSettled();
+    }, 90_000);
+
+    it('finds none in any message of any Kafka topic, read from the beginning', async () => {
+      const { topics, units, keys } = await readEveryKafkaMessage(platform.brokers);
+      expect(topics).toContain(paymentEventsTopic);
+      expect(topics).toContain('__consumer_offsets');
+      expect([...paymentIds.values()].filter((id) => !keys.has(id))).toEqual([]);
+      expect(scanAll(units, `kafka topics ${topics.join(', ')}`)).toEqual([]);
+    });
+
+    it('finds none in any line of any service log', () => {
+      const { files, units } = readServiceLogs(join(platform.dataDir, 'logs'));
+      expect(files).toEqual(expect.arrayContaining(['intake-1.log', 'tokenization.log', 'gateway-1.log', 'psp-simulator.log']));
+      const everything = units.map((unit) => unit.text).join('\n');
+      expect([...paymentIds.values()].filter((id) => !everything.includes(id))).toEqual([]);
+      expect(scanAll(units, `logs ${files.join(', ')}`)).toEqual([]);
+    });
+
+    it('finds none in a full dump of the database, the vault ciphertext alone exempt', async () => {
+      const dump = await dumpDatabase(platform.databaseUrl);
+      const vaultRows = await sql<{ row: string }>("SELECT (to_jsonb(card) - 'ciphertext' - 'nonce' - 'auth_tag')::text AS row FROM vault.cards card");
+      const units = [...dump, ...vaultRows.map(({ row }, index) => ({ source: `db vault.cards without ciphertext, row ${index + 1}`, text: row }))];
+      const everything = dump.map((unit) => unit.text).join('\n');
+      expect([...paymentIds.values()].filter((id) => !everything.includes(id))).toEqual([]);
+      expect(vaultRows.length).toBeGreaterThanOrEqual(payments.length);
+      expect(scanAll(units, 'database')).toEqual([]);
+    });
+
+    it('finds none in any HTTP response, success or error, headers or body', () => {
+      expect(exchanges.length).toBeGreaterThan(payments.length + refusals.length);
+      const units = exchanges.flatMap(({ request, status, headers, body }) => [
+        { source: `http ${request} → ${status} headers`, text: headers },
+        { source: `http ${request} → ${status} body`, text: body },
+      ]);
+      expect(scanAll(units, 'http responses')).toEqual([]);
+    });
+  });
+});

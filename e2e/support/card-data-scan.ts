@@ -1,0 +1,229 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+
+/** One piece of stored or transmitted text and where it was found (topic/partition@offset, file:line, table, request). */
+export interface ScanUnit {
+  source: string;
+  text: string;
+}
+
+export interface Finding {
+  source: string;
+  what: string;
+  /** About 20 characters either side, digits of the match masked but the last 4. */
+  context: string;
+}
+
+const panLengthMin = 13;
+const panLengthMax = 19;
+const contextChars = 20;
+const dayMs = 86_400_000;
+const hexIdentifierLengthMin = 16;
+
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let index = 0; index < digits.length; index++) {
+    let digit = Number(digits[digits.length - 1 - index]);
+    if (index % 2 === 1) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+  }
+  return sum % 10 === 0;
+}
+
+/**
+ * Looks for the card numbers a test sent, in the shapes they leak in (typed with spaces or dashes,
+ * ASCII hex as a bytea or a logged Buffer prints it, base64 at any byte alignment, a JSON-serialized
+ * Buffer's byte list), and for any other Luhn-valid run of 13–19 digits.
+ */
+export class CardDataScanner {
+  readonly findings: Finding[] = [];
+  readonly excused = { freshEpochMs: 0, insideHexIdentifier: 0 };
+  private readonly needles: { pattern: RegExp; what: string }[];
+
+  constructor(cardsSent: readonly string[], private readonly nowMs = Date.now()) {
+    this.needles = cardsSent.flatMap((card) => shapesOf(card).map(({ pattern, shape }) => ({ pattern, what: `test card …${card.slice(-4)}${shape}` })));
+  }
+
+  scan({ source, text }: ScanUnit): void {
+    const reportedAt = new Set<number>();
+    for (const { pattern, what } of this.needles) {
+      for (const match of text.matchAll(pattern)) {
+        reportedAt.add(match.index);
+        this.report(source, what, text, match.index, match[0].length);
+      }
+    }
+    for (const match of text.matchAll(/\d{13,}/g)) {
+      const run = match[0];
+      // A longer run is not shaped like a card number; a test card inside one is still found above.
+      if (run.length > panLengthMax || reportedAt.has(match.index) || !luhnValid(run) || this.excuses(text, match.index, run)) continue;
+      this.report(source, `Luhn-valid ${run.length} digits …${run.slice(-4)}`, text, match.index, run.length);
+    }
+  }
+
+  /**
+   * Two kinds of digits are Luhn-valid by chance about once in ten, and are excused narrowly:
+   * a 13-digit epoch-millisecond timestamp within a day of now (not every 13-digit run), and a
+   * digit run inside a hexadecimal identifier (trace and span ids, HMAC digests: 16+ hex characters
+   * with at least one letter a–f), whose random digits form a 13+ run in a few per thousand.
+   */
+  private excuses(text: string, index: number, run: string): boolean {
+    if (run.length === panLengthMin && Math.abs(Number(run) - this.nowMs) <= dayMs) {
+      this.excused.freshEpochMs++;
+      return true;
+    }
+    let start = index;
+    let end = index + run.length;
+    while (start > 0 && isHex(text[start - 1]!)) start--;
+    while (end < text.length && isHex(text[end]!)) end++;
+    if (end - start >= hexIdentifierLengthMin && /[a-f]/i.test(text.slice(start, end))) {
+      this.excused.insideHexIdentifier++;
+      return true;
+    }
+    return false;
+  }
+
+  private report(source: string, what: string, text: string, index: number, length: number): void {
+    const before = printable(text.slice(Math.max(0, index - contextChars), index));
+    const after = printable(text.slice(index + length, index + length + contextChars));
+    this.findings.push({ source, what, context: `${before}‹${what}›${after}` });
+  }
+}
+
+export function describeFinding(finding: Finding): string {
+  return `${finding.source}: ${finding.what} in "${finding.context}"`;
+}
+
+function shapesOf(card: string): { pattern: RegExp; shape: string }[] {
+  const bytes = [...Buffer.from(card, 'latin1')];
+  const hex = bytes.map((byte) => byte.toString(16).padStart(2, '0'));
+  return [
+    { pattern: new RegExp(card.split('').join('[ -]*'), 'g'), shape: '' },
+    { pattern: new RegExp(hex.join(' ?'), 'gi'), shape: ' as ASCII hex' },
+    ...base64Alignments(card).map((encoded) => ({ pattern: new RegExp(escapeRegExp(encoded), 'g'), shape: ' as base64' })),
+    { pattern: new RegExp(bytes.join(', ?'), 'g'), shape: ' as a byte list' },
+  ];
+}
+
+/** The base64 characters that depend only on the card, whichever of the 3 byte offsets it starts at. */
+function base64Alignments(card: string): string[] {
+  return [0, 1, 2].map((offset) => {
+    const encoded = Buffer.concat([Buffer.alloc(offset), Buffer.from(card, 'latin1')]).toString('base64');
+    const firstWholeGroup = offset === 0 ? 0 : 1;
+    const wholeGroups = Math.floor((offset + card.length) / 3);
+    return encoded.slice(firstWholeGroup * 4, wholeGroups * 4);
+  });
+}
+
+function isHex(character: string): boolean {
+  return /[0-9a-f]/i.test(character);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** Context is printed in a test report: no control bytes, and no long digit runs that could be part of a card number. */
+function printable(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '.').replace(/\d{6,}/g, (digits) => '#'.repeat(digits.length));
+}
+
+const kafkaReadTimeoutMs = 30_000;
+
+/**
+ * Every message of every topic on the broker, internal ones included, from the earliest offset to
+ * the end as it was when called: key, value (as latin1, so binary protobuf keeps its text) and headers.
+ */
+export async function readEveryKafkaMessage(brokers: string[]): Promise<{ topics: string[]; units: ScanUnit[]; keys: Set<string> }> {
+  const kafka = new Kafka({ clientId: 'e2e-card-data-scan', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `e2e-card-data-scan-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, maxWaitTimeInMs: 100, maxBytesPerPartition: 1_048_576, allowAutoTopicCreation: false });
+  try {
+    const topics = await admin.listTopics();
+    const lastOffsets = new Map<string, bigint>();
+    for (const topic of topics) {
+      for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) {
+        if (BigInt(high) > BigInt(low)) lastOffsets.set(`${topic}/${partition}`, BigInt(high) - 1n);
+      }
+    }
+    const units: ScanUnit[] = [];
+    const keys = new Set<string>();
+    const unread = new Set(lastOffsets.keys());
+    let allRead!: () => void;
+    const finished = new Promise<void>((resolve) => (allRead = resolve));
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...new Set([...lastOffsets.keys()].map((entry) => entry.slice(0, entry.lastIndexOf('/'))))], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const partitionKey = `${batch.topic}/${batch.partition}`;
+        const last = lastOffsets.get(partitionKey) ?? -1n;
+        for (const message of batch.messages) {
+          if (BigInt(message.offset) > last) break;
+          const at = `kafka ${partitionKey}@${message.offset}`;
+          if (message.key) {
+            keys.add(message.key.toString('latin1'));
+            units.push({ source: `${at} key`, text: message.key.toString('latin1') });
+          }
+          if (message.value) units.push({ source: `${at} value`, text: message.value.toString('latin1') });
+          units.push(...headerUnits(at, message.headers ?? {}));
+          if (BigInt(message.offset) === last) unread.delete(partitionKey);
+        }
+        if (unread.size === 0) allRead();
+      },
+    });
+    if (unread.size === 0) allRead();
+    const timedOut = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), kafkaReadTimeoutMs).unref());
+    if ((await Promise.race([finished, timedOut])) === 'timeout') {
+      throw new Error(`could not read to the end of ${[...unread].join(', ')} within ${kafkaReadTimeoutMs} ms`);
+    }
+    return { topics, units, keys };
+  } finally {
+    await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+function headerUnits(at: string, headers: IHeaders): ScanUnit[] {
+  return Object.entries(headers).flatMap(([name, value]) =>
+    [value ?? []].flat().map((part) => ({ source: `${at} header ${name}`, text: Buffer.isBuffer(part) ? part.toString('latin1') : String(part) })),
+  );
+}
+
+/** Every line of every service log the platform wrote. */
+export function readServiceLogs(logsDir: string): { files: string[]; units: ScanUnit[] } {
+  const files = readdirSync(logsDir).sort();
+  const units = files.flatMap((file) =>
+    readFileSync(join(logsDir, file), 'latin1')
+      .split('\n')
+      .map((text, index) => ({ source: `log ${file}:${index + 1}`, text })),
+  );
+  return { files, units };
+}
+
+/**
+ * A full pg_dump of the database, all of `vault.cards` left out, each line named by the table whose
+ * COPY it belongs to. bytea values (`\\x…`) are decoded, so what they hold (protobuf outbox payloads,
+ * digests) is scanned as stored rather than as hex.
+ */
+export async function dumpDatabase(databaseUrl: string): Promise<ScanUnit[]> {
+  const { stdout } = await promisify(execFile)('pg_dump', ['--dbname', databaseUrl, '--exclude-table-data=vault.cards', '--no-owner'], {
+    maxBuffer: 512 * 1024 * 1024,
+    encoding: 'latin1',
+  });
+  let table = 'schema';
+  return stdout.split('\n').map((line, index) => {
+    table = line.startsWith('COPY ') ? line.split(' ')[1]! : line === '\\.' ? 'schema' : table;
+    const decoded = line.replace(/\\\\x([0-9a-f]+)/g, (_, hex: string) => `\\x${Buffer.from(hex, 'hex').toString('latin1')}`);
+    return { source: `db ${table} (dump line ${index + 1})`, text: decoded };
+  });
+}
