@@ -96,6 +96,20 @@ describe('the vault', () => {
     expect(again).toMatchObject({ status: 410, body: { error: { code: 'cvc_expired' } } });
   });
 
+  it('lets only the auditor query the audit trail, by payment or token', async () => {
+    const { token, paymentId } = await tokenOfNewPayment();
+    const auditor = { name: 'auditor', secret: secrets.vaultCallers.auditor! };
+    const byPayment = await vault('/internal/v1/audit-queries', { payment_id: paymentId }, auditor);
+    expect(byPayment.status).toBe(200);
+    expect(byPayment.body.data).toEqual([
+      { caller: 'gateway', merchant_id: platform.merchantId, token, purpose: 'authorization', payment_id: paymentId, outcome: 'released', at: expect.any(String) },
+    ]);
+    expect((await vault('/internal/v1/audit-queries', { token }, auditor)).body.data).toHaveLength(1);
+    expect(await vault('/internal/v1/audit-queries', { token }, intake())).toMatchObject({ status: 403 });
+    expect(await vault('/internal/v1/audit-queries', { token }, gateway())).toMatchObject({ status: 403 });
+    expect(await vault('/internal/v1/audit-queries', {}, auditor)).toMatchObject({ status: 400, body: { error: { param: 'token' } } });
+  });
+
   it('keeps the audit log append-only', async () => {
     await expect(sql('DELETE FROM vault.detokenize_audit WHERE id = (SELECT min(id) FROM vault.detokenize_audit)')).rejects.toThrow(/append-only/);
     await expect(sql("UPDATE vault.detokenize_audit SET outcome = 'x' WHERE id = (SELECT min(id) FROM vault.detokenize_audit)")).rejects.toThrow(/append-only/);

@@ -21,11 +21,19 @@ export const devMerchantId = 'mer_dev';
 /** Secrets generated once per data dir (local mode only; production provides them). */
 function loadOrCreateSecrets(dataDir) {
   const path = join(dataDir, 'secrets.json');
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
+  if (existsSync(path)) {
+    const existing = JSON.parse(readFileSync(path, 'utf8'));
+    // Data dirs from before the auditor credential existed get one.
+    if (!existing.vaultCallers.auditor) {
+      existing.vaultCallers.auditor = randomBytes(24).toString('base64url');
+      writeFileSync(path, JSON.stringify(existing, null, 2), { mode: 0o600 });
+    }
+    return existing;
+  }
   const secrets = {
     vaultMasterKey: randomBytes(32).toString('base64'),
     intakeRequestHashSecret: randomBytes(32).toString('base64url'),
-    vaultCallers: { intake: randomBytes(24).toString('base64url'), gateway: randomBytes(24).toString('base64url') },
+    vaultCallers: { intake: randomBytes(24).toString('base64url'), gateway: randomBytes(24).toString('base64url'), auditor: randomBytes(24).toString('base64url') },
     devApiKey: `sk_test_${randomBytes(24).toString('base64url').replace(/[-_]/g, 'x')}`,
   };
   mkdirSync(dataDir, { recursive: true });

@@ -4,7 +4,8 @@ import { contractValidationPipe, PlatformModule, readPlatformConfig } from '@dir
 import { CallerAuthenticator } from './caller-auth';
 import { CvcStore } from './cvc-store';
 import { vaultSchema } from './tokenization.migrations';
-import { CALLER_AUTHENTICATOR, CVC_STORE, VAULT_CRYPTO, VaultController } from './vault.controller';
+import { CallerRateLimiter, detokenizeLimitsFromEnvironment } from './caller-rate-limiter';
+import { CALLER_AUTHENTICATOR, CVC_STORE, DETOKENIZE_LIMITER, VAULT_CRYPTO, VaultController } from './vault.controller';
 import { masterKeysFromEnvironment } from './vault-crypto';
 
 export const config = readPlatformConfig('tokenization', 8082);
@@ -21,6 +22,7 @@ const cvcEntriesMax = 1_000_000;
     { provide: VAULT_CRYPTO, useFactory: () => masterKeysFromEnvironment() },
     { provide: CALLER_AUTHENTICATOR, useFactory: () => new CallerAuthenticator(process.env.VAULT_CALLERS ?? '') },
     { provide: CVC_STORE, useFactory: () => new CvcStore(cvcTtlMs, cvcEntriesMax) },
+    { provide: DETOKENIZE_LIMITER, useFactory: () => new CallerRateLimiter(detokenizeLimitsFromEnvironment()) },
   ],
 })
 export class AppModule {}

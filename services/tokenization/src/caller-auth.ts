@@ -1,11 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-export type VaultPermission = 'tokenize' | 'detokenize';
+export type VaultPermission = 'tokenize' | 'detokenize' | 'audit';
 
-/** Which internal caller may do what: only intake tokenizes, only the gateway detokenizes. */
+/** Which internal caller may do what: only intake tokenizes, only the gateway detokenizes, only the auditor reads the audit trail. */
 const permissionsByCaller: Record<string, VaultPermission[]> = {
   intake: ['tokenize'],
   gateway: ['detokenize'],
+  auditor: ['audit'],
 };
 
 /**

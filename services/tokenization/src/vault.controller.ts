@@ -7,12 +7,14 @@ import { Type } from 'class-transformer';
 import { IsDefined, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import type { DataSource } from 'typeorm';
 import { CallerAuthenticator, type VaultPermission } from './caller-auth';
+import type { CallerRateLimiter } from './caller-rate-limiter';
 import { CvcStore } from './cvc-store';
 import { VaultCrypto, VaultCryptoError } from './vault-crypto';
 
 export const VAULT_CRYPTO = Symbol('VAULT_CRYPTO');
 export const CALLER_AUTHENTICATOR = Symbol('CALLER_AUTHENTICATOR');
 export const CVC_STORE = Symbol('CVC_STORE');
+export const DETOKENIZE_LIMITER = Symbol('DETOKENIZE_LIMITER');
 
 class CardBody {
   @IsString() @Length(12, 23) number!: string;
@@ -31,6 +33,14 @@ class DetokenizeBody {
   @IsString() @Length(1, 64) token!: string;
   @IsString() @Length(1, 64) purpose!: string;
   @IsOptional() @IsString() @Length(1, 64) payment_id?: string;
+}
+
+const auditPageSizeMax = 100;
+
+class AuditQueryBody {
+  @IsOptional() @IsString() @Length(1, 64) token?: string;
+  @IsOptional() @IsString() @Length(1, 64) payment_id?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(auditPageSizeMax) limit?: number;
 }
 
 class ReleaseCvcBody {
@@ -54,6 +64,7 @@ export class VaultController {
     @Inject(VAULT_CRYPTO) private readonly crypto: VaultCrypto,
     @Inject(CALLER_AUTHENTICATOR) private readonly callers: CallerAuthenticator,
     @Inject(CVC_STORE) private readonly cvcs: CvcStore,
+    @Inject(DETOKENIZE_LIMITER) private readonly detokenizeLimiter: CallerRateLimiter,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -91,6 +102,10 @@ export class VaultController {
       await this.audit(caller ?? '(none)', body, 'refused_unauthorized');
       throw error;
     }
+    if (!this.detokenizeLimiter.tryTake(caller!)) {
+      await this.audit(caller!, body, 'refused_rate_limited');
+      throw new ApiError(429, 'rate_limit_error', 'detokenize_rate_limited', 'Too many detokenize calls from this caller; retry shortly.');
+    }
     // A token of another merchant is indistinguishable from a missing one.
     const [row]: CardRow[] = await this.dataSource.query(
       'SELECT key_version, nonce, ciphertext, auth_tag, cvc_supplied FROM vault.cards WHERE token = $1 AND merchant_id = $2',
@@ -115,6 +130,20 @@ export class VaultController {
     }
     await this.audit(caller!, body, 'released');
     return { number: card.number, exp_month: card.expMonth, exp_year: card.expYear, ...(cvc !== undefined ? { cvc } : {}) };
+  }
+
+  /** The audit trail, newest first, by token or payment: for the `auditor` caller only. */
+  @Post('audit-queries')
+  @HttpCode(200)
+  async queryAudit(@Body() query: AuditQueryBody, @Headers('x-dirigen-caller') caller?: string, @Headers('authorization') authorization?: string) {
+    this.authorize(caller, authorization, 'audit');
+    if (!query.token && !query.payment_id) throw ApiError.invalidRequest('parameter_missing', 'Give token or payment_id.', 'token');
+    const rows: { caller: string; merchant_id: string; token: string; purpose: string; payment_id: string | null; outcome: string; at: Date }[] = await this.dataSource.query(
+      `SELECT caller, merchant_id, token, purpose, payment_id, outcome, at FROM vault.detokenize_audit
+       WHERE ($1::text IS NULL OR token = $1) AND ($2::text IS NULL OR payment_id = $2) ORDER BY id DESC LIMIT $3`,
+      [query.token ?? null, query.payment_id ?? null, query.limit ?? auditPageSizeMax],
+    );
+    return { data: rows.map((row) => ({ ...row, at: row.at.toISOString() })) };
   }
 
   /** The authorization that needed the security code is recorded: erase it (PCI DSS 3.3.1). */
