@@ -22,6 +22,7 @@ import { intakeSchema } from './intake.migrations';
 import { PaymentIntake, REQUEST_HASH_SECRET, VAULT_CLIENT } from './payment-intake';
 import { PaymentWaiter } from './payment-waiter';
 import { PaymentsController } from './payments.controller';
+import { TokensController } from './tokens.controller';
 import { PaymentsProjection } from './payments.projection';
 import { projectionConsumer, PaymentsReadModel } from './payments.read-model';
 import { VaultClient } from './vault-client';
@@ -52,7 +53,7 @@ function requiredSecret(name: string): Buffer {
 
 @Module({
   imports: [PlatformModule.forRoot({ config, schema: intakeSchema, poolSizeMax: 20 })],
-  controllers: [PaymentsController],
+  controllers: [PaymentsController, TokensController],
   providers: [
     { provide: APP_PIPE, useFactory: contractValidationPipe },
     ApiKeyGuard,

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { validateCard } from '@dirigen/cards';
 import type { OutboxRelay } from '@dirigen/messaging';
 import { decide, evolve, initialPaymentState, isChargeableCurrency, type Payment, type PaymentRequested } from '@dirigen/payments';
-import { ApiError, currentTraceFields, DATA_SOURCE, OUTBOX_RELAY, PLATFORM_CONFIG, toOutboundMessage, type PlatformConfig } from '@dirigen/service-kit';
+import { ApiError, currentTraceFields, echoSafely, DATA_SOURCE, OUTBOX_RELAY, PLATFORM_CONFIG, toOutboundMessage, type PlatformConfig } from '@dirigen/service-kit';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { CreatePaymentDto } from './create-payment.dto';
 import { PaymentWaiter } from './payment-waiter';
@@ -42,13 +42,13 @@ export class PaymentIntake {
   async create(merchantId: string, dto: CreatePaymentDto, idempotencyKey: string | undefined): Promise<CreatedPayment> {
     const currency = dto.currency.toUpperCase();
     if (!isChargeableCurrency(currency)) throw ApiError.invalidRequest('currency_invalid', `Invalid currency: ${dto.currency.slice(0, 8)}.`, 'currency');
-    const card = this.requireCard(dto);
+    const card = this.cardOrToken(dto);
     const requestHash = createHmac('sha256', this.requestHashSecret).update(stableStringify(dto)).digest();
     if (idempotencyKey !== undefined) {
       const earlier = await this.findByIdempotencyKey(this.dataSource.manager, merchantId, idempotencyKey, requestHash);
       if (earlier) return { payment: await this.waitForOutcome(earlier), replayed: true };
     }
-    const cardFacts = await this.vault.tokenize(merchantId, card);
+    const cardFacts = 'token' in card ? await this.savedCard(merchantId, card.token) : await this.vault.tokenize(merchantId, card);
     const request: PaymentRequested = {
       amount: { amountMinor: dto.amount, currency },
       captureMethod: dto.capture_method ?? 'automatic',
@@ -153,14 +153,22 @@ export class PaymentIntake {
     return (await this.payments.findById(paymentId))!;
   }
 
-  private requireCard(dto: CreatePaymentDto): { number: string; expMonth: number; expYear: number; cvc: string } {
+  private async savedCard(merchantId: string, token: string) {
+    const facts = await this.vault.lookup(merchantId, token);
+    if (!facts) throw new ApiError(400, 'invalid_request_error', 'resource_missing', `No such token: '${echoSafely(token)}'`, 'payment_method.token');
+    return facts;
+  }
+
+  /** The card to tokenize, or the saved card's token: exactly one of them. */
+  private cardOrToken(dto: CreatePaymentDto): { number: string; expMonth: number; expYear: number; cvc: string } | { token: string } {
     const method = dto.payment_method;
     if (method.type !== 'card') {
       throw ApiError.invalidRequest('payment_method_unavailable', `Payment method type ${method.type} is not available yet.`, 'payment_method.type');
     }
-    if (method.token !== undefined) {
-      throw ApiError.invalidRequest('payment_method_unavailable', 'Paying with a saved card token is not available yet.', 'payment_method.token');
+    if (method.token !== undefined && method.card !== undefined) {
+      throw ApiError.invalidRequest('parameter_conflict', 'Give payment_method.card or payment_method.token, not both.', 'payment_method.token');
     }
+    if (method.token !== undefined) return { token: method.token };
     if (!method.card) throw ApiError.invalidRequest('parameter_missing', 'Missing required param: payment_method.card.', 'payment_method.card');
     const card = { number: method.card.number.replace(/[\s-]/g, ''), expMonth: method.card.exp_month, expYear: method.card.exp_year, cvc: method.card.cvc };
     const validation = validateCard(card, new Date());

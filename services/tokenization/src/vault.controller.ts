@@ -37,6 +37,11 @@ class DetokenizeBody {
 
 const auditPageSizeMax = 100;
 
+class TokenRefBody {
+  @IsString() @Length(1, 64) merchant_id!: string;
+  @IsString() @Length(1, 64) token!: string;
+}
+
 class AuditQueryBody {
   @IsOptional() @IsString() @Length(1, 64) token?: string;
   @IsOptional() @IsString() @Length(1, 64) payment_id?: string;
@@ -132,6 +137,29 @@ export class VaultController {
     return { number: card.number, exp_month: card.expMonth, exp_year: card.expYear, ...(cvc !== undefined ? { cvc } : {}) };
   }
 
+  /** The card facts of a merchant's token (for a payment with a saved card); another merchant's token is not found. */
+  @Post('token-lookups')
+  @HttpCode(200)
+  async lookup(@Body() body: TokenRefBody, @Headers('x-dirigen-caller') caller?: string, @Headers('authorization') authorization?: string) {
+    this.authorize(caller, authorization, 'tokenize');
+    const [row]: { brand: string; last4: string; bin: string; exp_month: number; exp_year: number; fingerprint: string; created_at: Date }[] = await this.dataSource.query(
+      'SELECT brand, last4, bin, exp_month, exp_year, fingerprint, created_at FROM vault.cards WHERE token = $1 AND merchant_id = $2',
+      [body.token, body.merchant_id],
+    );
+    if (!row) throw ApiError.notFound('token', body.token, 'token');
+    return { token: body.token, brand: row.brand, last4: row.last4, bin: row.bin, exp_month: row.exp_month, exp_year: row.exp_year, fingerprint: row.fingerprint, created_at: row.created_at.toISOString() };
+  }
+
+  /** Destroys a merchant's token: the ciphertext row and any security code held for it. */
+  @Post('token-deletions')
+  @HttpCode(204)
+  async delete(@Body() body: TokenRefBody, @Headers('x-dirigen-caller') caller?: string, @Headers('authorization') authorization?: string): Promise<void> {
+    this.authorize(caller, authorization, 'tokenize');
+    const [, deleted]: [unknown[], number] = await this.dataSource.query('DELETE FROM vault.cards WHERE token = $1 AND merchant_id = $2', [body.token, body.merchant_id]);
+    if (deleted === 0) throw ApiError.notFound('token', body.token, 'token');
+    this.cvcs.erase(body.token);
+  }
+
   /** The audit trail, newest first, by token or payment: for the `auditor` caller only. */
   @Post('audit-queries')
   @HttpCode(200)
@@ -151,8 +179,9 @@ export class VaultController {
   @HttpCode(204)
   async releaseCvc(@Body() body: ReleaseCvcBody, @Headers('x-dirigen-caller') caller?: string, @Headers('authorization') authorization?: string): Promise<void> {
     this.authorize(caller, authorization, 'detokenize');
-    const [row]: unknown[] = await this.dataSource.query('SELECT 1 FROM vault.cards WHERE token = $1 AND merchant_id = $2', [body.token, body.merchant_id]);
-    if (row) this.cvcs.erase(body.token);
+    // From now on the card is on file: later payments with the token go without a security code.
+    const [, updated]: [unknown[], number] = await this.dataSource.query('UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2', [body.token, body.merchant_id]);
+    if (updated > 0) this.cvcs.erase(body.token);
   }
 
   private authorize(caller: string | undefined, authorization: string | undefined, permission: VaultPermission): void {

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { api, cardPayment, platform, sql, testCards } from './support/api';
+
+const card = { number: testCards.visa, exp_month: 12, exp_year: 2030, cvc: '123' };
+
+async function saveCard(key?: string) {
+  return api('/v1/tokens', { body: { card }, ...(key ? { key } : {}) });
+}
+
+function tokenPayment(token: string) {
+  return { amount: 1500, currency: 'USD', payment_method: { type: 'card', token } };
+}
+
+describe('saved cards (POST /v1/tokens) and payments with a token', () => {
+  it('saves a card as a token with its facts, never the number', async () => {
+    const saved = await saveCard();
+    expect(saved.status).toBe(201);
+    expect(saved.body).toMatchObject({ id: expect.stringMatching(/^tok_/), object: 'token', card: { brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2030 } });
+    expect(JSON.stringify(saved.body)).not.toContain(testCards.visa);
+  });
+
+  it('pays with the token, then again with the card on file once the security code is gone', async () => {
+    const { body: token } = await saveCard();
+    const first = await api('/v1/payments', { body: tokenPayment(token.id) });
+    expect(first.body).toMatchObject({ status: 'succeeded', payment_method: { card: { last4: '4242', fingerprint: token.card.fingerprint } } });
+    const second = await api('/v1/payments', { body: tokenPayment(token.id) });
+    expect(second.body).toMatchObject({ status: 'succeeded', amount_captured: 1500 });
+  });
+
+  it("refuses another merchant's token without storing anything", async () => {
+    const { body: token } = await saveCard();
+    const [{ count: before }] = await sql('SELECT count(*) FROM intake.payments');
+    const response = await api('/v1/payments', { body: tokenPayment(token.id), key: platform.otherMerchant.apiKey });
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'resource_missing', param: 'payment_method.token' });
+    const [{ count: after }] = await sql('SELECT count(*) FROM intake.payments');
+    expect(after).toBe(before);
+  });
+
+  it('destroys a deleted token: its vault record is gone and it pays no more', async () => {
+    const { body: token } = await saveCard();
+    expect(await api(`/v1/tokens/${token.id}`, { method: 'DELETE' })).toMatchObject({ status: 200, body: { id: token.id, deleted: true } });
+    expect(await sql('SELECT 1 FROM vault.cards WHERE token = $1', [token.id])).toEqual([]);
+    expect((await api('/v1/payments', { body: tokenPayment(token.id) })).status).toBe(400);
+    expect((await api(`/v1/tokens/${token.id}`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it("will not let another merchant delete a token", async () => {
+    const { body: token } = await saveCard();
+    expect((await api(`/v1/tokens/${token.id}`, { method: 'DELETE', key: platform.otherMerchant.apiKey })).status).toBe(404);
+    expect(await sql('SELECT 1 FROM vault.cards WHERE token = $1', [token.id])).toHaveLength(1);
+  });
+
+  it('refuses an invalid card with the field named, and a payment naming both a card and a token', async () => {
+    const invalid = await api('/v1/tokens', { body: { card: { ...card, number: '4242424242424241' } } });
+    expect(invalid).toMatchObject({ status: 402, body: { error: { type: 'card_error', code: 'invalid_number', param: 'card.number' } } });
+    const both = await api('/v1/payments', { body: { ...cardPayment(), payment_method: { type: 'card', card, token: 'tok_x' } } });
+    expect(both).toMatchObject({ status: 400, body: { error: { code: 'parameter_conflict' } } });
+  });
+});
