@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { api, cardPayment, platform, simulatorStats, testCards } from './support/api';
+import { luhnValid } from './support/card-data-scan';
 
 describe('a card payment, end to end through every service', () => {
   it('approves a Visa: succeeded, captured in full, routed and risk-scored with reasons', async () => {
@@ -122,14 +123,6 @@ describe('reading payments', () => {
 
 /** Appends the Luhn check digit. */
 function luhnComplete(partial: string): string {
-  let sum = 0;
-  for (let index = 0; index < partial.length; index++) {
-    let digit = Number(partial[partial.length - 1 - index]);
-    if (index % 2 === 0) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-  }
-  return `${partial}${(10 - (sum % 10)) % 10}`;
+  const check = [...'0123456789'].find((digit) => luhnValid(`${partial}${digit}`))!;
+  return `${partial}${check}`;
 }

@@ -14,11 +14,12 @@ interface Platform {
 
 async function start(): Promise<Platform> {
   const { startPlatform } = await import(join(repoRoot, 'scripts/platform/platform.mjs'));
-  // Its own broker (not the suite's), data dir and database: exactly what `npm start` does, on other ports.
+  // Its own broker (not the suite's), data dir and database: exactly what `npm start` does, on other ports
+  // (all below 32768: a port in Linux's ephemeral range can be taken by any outgoing connection).
   const brokers = process.env.KAFKA_BROKERS;
   delete process.env.KAFKA_BROKERS;
   try {
-    return await startPlatform({ dataDir, intakePort: 28080, kafkaPort: 39092, portOffset: 20_000, replicas: 1, databaseUrl: 'postgres://postgres@127.0.0.1:5432/dirigen_restart', echo: false, log: () => {} });
+    return await startPlatform({ dataDir, intakePort: 28080, kafkaPort: 29192, portOffset: 20_000, replicas: 1, databaseUrl: 'postgres://postgres@127.0.0.1:5432/dirigen_restart', echo: false, log: () => {} });
   } finally {
     process.env.KAFKA_BROKERS = brokers;
   }

@@ -32,7 +32,7 @@ describe('the platform database', () => {
   });
 
   it('starts an embedded PostgreSQL under the data dir when none answers, and keeps its data across restarts', async () => {
-    const options = { url: 'postgres://postgres@127.0.0.1:5499/dirigen', dataDir, embeddedPort: 55433, log: () => {} };
+    const options = { url: 'postgres://postgres@127.0.0.1:5499/dirigen', dataDir, embeddedPort: 25433, log: () => {} };
     const first = await ensurePostgres(options);
     expect(first.embedded).toBe(true);
     expect(await count(first.url)).toBe(1);
