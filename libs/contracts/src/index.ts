@@ -2,10 +2,7 @@ export { ContractError, type ContractErrorCode } from './contract-error';
 export {
   decodePaymentEvent,
   encodePaymentEvent,
-  eventIdHeader,
-  eventTypeHeader,
   paymentEventSchemaVersion,
-  schemaVersionHeader,
   type DecodedPaymentEvent,
   type EnvelopeMeta,
 } from './payment-event-codec';

@@ -5,11 +5,6 @@ import { ContractError } from './contract-error';
 import { EnvelopeSchema, type Envelope } from './gen/dirigen/events/v1/envelope_pb';
 import { payloadFromProto, payloadToProto } from './payment-event.transformers';
 
-/** Kafka headers a producer sets beside the Envelope, so a consumer can route or dead-letter without decoding. */
-export const eventTypeHeader = 'dirigen-event-type';
-export const eventIdHeader = 'dirigen-event-id';
-export const schemaVersionHeader = 'dirigen-schema-version';
-
 /** The Envelope schema version this build writes, and the only one it reads. */
 export const paymentEventSchemaVersion = 1;
 

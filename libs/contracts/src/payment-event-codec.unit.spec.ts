@@ -7,9 +7,6 @@ import {
   ContractError,
   decodePaymentEvent,
   encodePaymentEvent,
-  eventIdHeader,
-  eventTypeHeader,
-  schemaVersionHeader,
   type ContractErrorCode,
   type EnvelopeMeta,
 } from './index';
@@ -396,14 +393,6 @@ describe('payment event codec', () => {
       };
 
       expect(contractErrorOf(() => encodePaymentEvent(event, minimalMeta))).toMatchObject({ code: 'malformed', message: expect.stringContaining(field) });
-    });
-  });
-
-  it('names the Kafka headers that travel beside the envelope', () => {
-    expect({ eventTypeHeader, eventIdHeader, schemaVersionHeader }).toEqual({
-      eventTypeHeader: 'dirigen-event-type',
-      eventIdHeader: 'dirigen-event-id',
-      schemaVersionHeader: 'dirigen-schema-version',
     });
   });
 });
