@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
-import { contractValidationPipe, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
+import { contractValidationPipe, DATA_SOURCE, LOGGER, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
+import type { Logger } from '@dirigen/observability';
+import type { DataSource } from 'typeorm';
 import { CallerAuthenticator } from './caller-auth';
 import { CvcStore } from './cvc-store';
 import { vaultSchema } from './tokenization.migrations';
 import { CallerRateLimiter, detokenizeLimitsFromEnvironment } from './caller-rate-limiter';
-import { CALLER_AUTHENTICATOR, CVC_STORE, DETOKENIZE_LIMITER, VAULT_CRYPTO, VaultController } from './vault.controller';
+import { CARD_VAULT, VaultController } from './vault.controller';
+import { CardVault } from './card-vault';
 import { masterKeysFromEnvironment } from './vault-crypto';
 
 export const config = readPlatformConfig('tokenization', 8082);
@@ -19,10 +22,19 @@ const cvcEntriesMax = 1_000_000;
   controllers: [VaultController],
   providers: [
     { provide: APP_PIPE, useFactory: contractValidationPipe },
-    { provide: VAULT_CRYPTO, useFactory: () => masterKeysFromEnvironment() },
-    { provide: CALLER_AUTHENTICATOR, useFactory: () => new CallerAuthenticator(process.env.VAULT_CALLERS ?? '') },
-    { provide: CVC_STORE, useFactory: () => new CvcStore(cvcTtlMs, cvcEntriesMax) },
-    { provide: DETOKENIZE_LIMITER, useFactory: () => new CallerRateLimiter(detokenizeLimitsFromEnvironment()) },
+    {
+      provide: CARD_VAULT,
+      inject: [DATA_SOURCE, LOGGER],
+      useFactory: (dataSource: DataSource, logger: Logger) =>
+        new CardVault(
+          dataSource,
+          masterKeysFromEnvironment(),
+          new CallerAuthenticator(process.env.VAULT_CALLERS ?? ''),
+          new CvcStore(cvcTtlMs, cvcEntriesMax),
+          new CallerRateLimiter(detokenizeLimitsFromEnvironment()),
+          logger,
+        ),
+    },
   ],
 })
 export class AppModule {}

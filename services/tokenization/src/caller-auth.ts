@@ -27,10 +27,10 @@ export class CallerAuthenticator {
   }
 
   /** `ok` when the caller's secret matches and it holds `permission`. */
-  authenticate(caller: string | undefined, authorization: string | undefined, permission: VaultPermission): 'ok' | 'unauthenticated' | 'forbidden' {
-    if (!caller || !authorization?.startsWith('Bearer ')) return 'unauthenticated';
+  authenticate(caller: string | undefined, secret: string | undefined, permission: VaultPermission): 'ok' | 'unauthenticated' | 'forbidden' {
+    if (!caller || !secret) return 'unauthenticated';
     const expected = this.secretDigests.get(caller);
-    const presented = digest(authorization.slice('Bearer '.length));
+    const presented = digest(secret);
     const matches = timingSafeEqual(presented, expected ?? digest('\u0000no caller'));
     if (!expected || !matches) return 'unauthenticated';
     return permissionsByCaller[caller]?.includes(permission) ? 'ok' : 'forbidden';

@@ -1,0 +1,193 @@
+import { randomBytes } from 'node:crypto';
+import { normalizeCardNumber, validateCard } from '@dirigen/cards';
+import type { Logger } from '@dirigen/observability';
+import type { DataSource } from 'typeorm';
+import type { CallerAuthenticator, VaultPermission } from './caller-auth';
+import type { CallerRateLimiter } from './caller-rate-limiter';
+import type { CvcStore } from './cvc-store';
+import { type VaultCrypto, VaultCryptoError } from './vault-crypto';
+import { VaultError } from './vault-error';
+
+/** Who is calling, as presented by the transport (HTTP headers, gRPC metadata). */
+export interface CallerCredential {
+  name: string | undefined;
+  secret: string | undefined;
+}
+
+export interface CardInput {
+  number: string;
+  expMonth: number;
+  expYear: number;
+  cvc: string;
+}
+
+export interface CardFactsOfToken {
+  token: string;
+  brand: string;
+  last4: string;
+  bin: string;
+  expMonth: number;
+  expYear: number;
+  fingerprint: string;
+  createdAt?: Date;
+}
+
+export interface DetokenizeRequest {
+  merchantId: string;
+  token: string;
+  purpose: string;
+  paymentId?: string;
+}
+
+export interface DetokenizedCard {
+  number: string;
+  expMonth: number;
+  expYear: number;
+  cvc?: string;
+}
+
+export interface AuditEntry {
+  caller: string;
+  merchantId: string;
+  token: string;
+  purpose: string;
+  paymentId: string | null;
+  outcome: string;
+  at: Date;
+}
+
+export const auditPageSizeMax = 100;
+
+interface CardRow {
+  key_version: number;
+  nonce: Buffer;
+  ciphertext: Buffer;
+  auth_tag: Buffer;
+  cvc_supplied: boolean;
+}
+
+/**
+ * The vault's operations, whatever the transport: the only place card numbers are encrypted,
+ * stored and decrypted. Every call names its caller; every detokenize is audited.
+ */
+export class CardVault {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly crypto: VaultCrypto,
+    private readonly callers: CallerAuthenticator,
+    private readonly cvcs: CvcStore,
+    private readonly detokenizeLimiter: CallerRateLimiter,
+    private readonly logger: Logger,
+  ) {}
+
+  async tokenize(caller: CallerCredential, merchantId: string, card: CardInput): Promise<CardFactsOfToken> {
+    this.authorize(caller, 'tokenize');
+    const number = normalizeCardNumber(card.number);
+    const validation = validateCard({ number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc }, new Date());
+    if (!validation.ok) {
+      const { code, field, message } = validation.failure;
+      throw new VaultError('invalid_card', message, field, code);
+    }
+    const facts = validation.facts;
+    const token = `tok_${randomBytes(16).toString('base64url')}`;
+    const sealed = this.crypto.seal(merchantId, token, { number, expMonth: facts.expMonth, expYear: facts.expYear });
+    const fingerprint = this.crypto.fingerprint(merchantId, number);
+    if (!this.cvcs.put(token, card.cvc)) throw new VaultError('vault_busy', 'The vault cannot hold more card security codes right now; retry shortly.');
+    await this.dataSource.query(
+      `INSERT INTO vault.cards (token, merchant_id, key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [token, merchantId, sealed.keyVersion, sealed.nonce, sealed.ciphertext, sealed.authTag, facts.brand, facts.last4, facts.bin, facts.expMonth, facts.expYear, fingerprint, true],
+    );
+    return { token, brand: facts.brand, last4: facts.last4, bin: facts.bin, expMonth: facts.expMonth, expYear: facts.expYear, fingerprint };
+  }
+
+  async detokenize(caller: CallerCredential, request: DetokenizeRequest): Promise<DetokenizedCard> {
+    const callerName = caller.name ?? '(none)';
+    try {
+      this.authorize(caller, 'detokenize');
+    } catch (error) {
+      await this.audit(callerName, request, 'refused_unauthorized');
+      throw error;
+    }
+    if (!this.detokenizeLimiter.tryTake(callerName)) {
+      await this.audit(callerName, request, 'refused_rate_limited');
+      throw new VaultError('rate_limited', 'Too many detokenize calls from this caller; retry shortly.');
+    }
+    // A token of another merchant is indistinguishable from a missing one.
+    const [row]: CardRow[] = await this.dataSource.query(
+      'SELECT key_version, nonce, ciphertext, auth_tag, cvc_supplied FROM vault.cards WHERE token = $1 AND merchant_id = $2',
+      [request.token, request.merchantId],
+    );
+    if (!row) {
+      await this.audit(callerName, request, 'not_found');
+      throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
+    }
+    let card;
+    try {
+      card = this.crypto.open(request.merchantId, request.token, { keyVersion: row.key_version, nonce: row.nonce, ciphertext: row.ciphertext, authTag: row.auth_tag });
+    } catch (error) {
+      await this.audit(callerName, request, 'integrity_failure');
+      if (error instanceof VaultCryptoError) this.logger.error({ token: request.token, reason: error.message }, 'card record failed to open');
+      throw new VaultError('integrity_failure', 'The card record could not be opened.');
+    }
+    const cvc = row.cvc_supplied ? this.cvcs.peek(request.token) : undefined;
+    if (row.cvc_supplied && cvc === undefined) {
+      await this.audit(callerName, request, 'cvc_expired');
+      throw new VaultError('cvc_expired', 'The card security code is no longer held; ask the customer to enter it again.', 'token');
+    }
+    await this.audit(callerName, request, 'released');
+    return { number: card.number, expMonth: card.expMonth, expYear: card.expYear, ...(cvc !== undefined ? { cvc } : {}) };
+  }
+
+  /** The card facts of a merchant's token (for a payment with a saved card); another merchant's token is not found. */
+  async lookup(caller: CallerCredential, merchantId: string, token: string): Promise<CardFactsOfToken> {
+    this.authorize(caller, 'tokenize');
+    const [row]: { brand: string; last4: string; bin: string; exp_month: number; exp_year: number; fingerprint: string; created_at: Date }[] = await this.dataSource.query(
+      'SELECT brand, last4, bin, exp_month, exp_year, fingerprint, created_at FROM vault.cards WHERE token = $1 AND merchant_id = $2',
+      [token, merchantId],
+    );
+    if (!row) throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
+    return { token, brand: row.brand, last4: row.last4, bin: row.bin, expMonth: row.exp_month, expYear: row.exp_year, fingerprint: row.fingerprint, createdAt: row.created_at };
+  }
+
+  /** Destroys a merchant's token: the ciphertext row and any security code held for it. */
+  async deleteToken(caller: CallerCredential, merchantId: string, token: string): Promise<void> {
+    this.authorize(caller, 'tokenize');
+    const [, deleted]: [unknown[], number] = await this.dataSource.query('DELETE FROM vault.cards WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
+    if (deleted === 0) throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
+    this.cvcs.erase(token);
+  }
+
+  /** The authorization that needed the security code is recorded: erase it (PCI DSS 3.3.1). */
+  async releaseCvc(caller: CallerCredential, merchantId: string, token: string): Promise<void> {
+    this.authorize(caller, 'detokenize');
+    // From now on the card is on file: later payments with the token go without a security code.
+    const [, updated]: [unknown[], number] = await this.dataSource.query('UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
+    if (updated > 0) this.cvcs.erase(token);
+  }
+
+  /** The audit trail, newest first, by token or payment: for the `auditor` caller only. */
+  async queryAudit(caller: CallerCredential, query: { token?: string; paymentId?: string; limit?: number }): Promise<AuditEntry[]> {
+    this.authorize(caller, 'audit');
+    if (!query.token && !query.paymentId) throw new VaultError('invalid_request', 'Give token or payment_id.', 'token');
+    const rows: { caller: string; merchant_id: string; token: string; purpose: string; payment_id: string | null; outcome: string; at: Date }[] = await this.dataSource.query(
+      `SELECT caller, merchant_id, token, purpose, payment_id, outcome, at FROM vault.detokenize_audit
+       WHERE ($1::text IS NULL OR token = $1) AND ($2::text IS NULL OR payment_id = $2) ORDER BY id DESC LIMIT $3`,
+      [query.token ?? null, query.paymentId ?? null, Math.min(query.limit ?? auditPageSizeMax, auditPageSizeMax)],
+    );
+    return rows.map((row) => ({ caller: row.caller, merchantId: row.merchant_id, token: row.token, purpose: row.purpose, paymentId: row.payment_id, outcome: row.outcome, at: row.at }));
+  }
+
+  private authorize(caller: CallerCredential, permission: VaultPermission): void {
+    const verdict = this.callers.authenticate(caller.name, caller.secret, permission);
+    if (verdict === 'unauthenticated') throw new VaultError('caller_unauthenticated', 'The internal caller credential is missing or wrong.');
+    if (verdict === 'forbidden') throw new VaultError('caller_forbidden', `This caller may not ${permission}.`);
+  }
+
+  private async audit(caller: string, request: DetokenizeRequest, outcome: string): Promise<void> {
+    await this.dataSource.query(
+      'INSERT INTO vault.detokenize_audit (caller, merchant_id, token, purpose, payment_id, outcome) VALUES ($1, $2, $3, $4, $5, $6)',
+      [caller.slice(0, 64), request.merchantId, request.token, request.purpose, request.paymentId ?? null, outcome],
+    );
+  }
+}
