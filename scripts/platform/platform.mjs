@@ -31,7 +31,6 @@ function loadOrCreateSecrets(dataDir) {
     return existing;
   }
   const secrets = {
-    vaultMasterKey: randomBytes(32).toString('base64'),
     intakeRequestHashSecret: randomBytes(32).toString('base64url'),
     vaultCallers: { intake: randomBytes(24).toString('base64url'), gateway: randomBytes(24).toString('base64url'), auditor: randomBytes(24).toString('base64url') },
     devApiKey: `sk_test_${randomBytes(24).toString('base64url').replace(/[-_]/g, 'x')}`,
@@ -39,6 +38,20 @@ function loadOrCreateSecrets(dataDir) {
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
+}
+
+/**
+ * Local mode's vault key-encryption key: one file under the data dir, generated once. Production
+ * assembles the KEK from custodian shares instead (VAULT_KEK_SHARES_DIR, see README).
+ */
+function ensureLocalKek(dataDir, log) {
+  const path = join(dataDir, 'vault', 'kek.json');
+  if (!existsSync(path)) {
+    mkdirSync(join(dataDir, 'vault'), { recursive: true, mode: 0o700 });
+    writeFileSync(path, JSON.stringify({ versions: { 1: randomBytes(32).toString('base64') } }, null, 2), { mode: 0o600 });
+    log(`[platform] vault: local mode, generated its key-encryption key at ${path} (development only; production uses custodian shares, VAULT_KEK_SHARES_DIR)`);
+  }
+  return path;
 }
 
 export function buildProject({ log = console.log } = {}) {
@@ -145,7 +158,7 @@ export async function startPlatform(options = {}) {
       DATABASE_URL: postgres.url,
       VAULT_URL: `http://127.0.0.1:${vaultPort}`,
       STRIPE_BASE_URL: `http://127.0.0.1:${simulatorPort}`,
-      VAULT_MASTER_KEY: process.env.VAULT_MASTER_KEY ?? secrets.vaultMasterKey,
+      ...(process.env.VAULT_KEK_FILE || process.env.VAULT_KEK_SHARES_DIR ? {} : { VAULT_KEK_FILE: ensureLocalKek(dataDir, log) }),
       INTAKE_REQUEST_HASH_SECRET: process.env.INTAKE_REQUEST_HASH_SECRET ?? secrets.intakeRequestHashSecret,
       VAULT_CALLERS: Object.entries(secrets.vaultCallers).map(([name, secret]) => `${name}:${secret}`).join(','),
       OTEL_TRACES_EXPORTER: process.env.OTEL_TRACES_EXPORTER ?? 'none',

@@ -59,7 +59,7 @@ export interface AuditEntry {
 export const auditPageSizeMax = 100;
 
 interface CardRow {
-  key_version: number;
+  data_key_version: number;
   nonce: Buffer;
   ciphertext: Buffer;
   auth_tag: Buffer;
@@ -90,11 +90,13 @@ export class CardVault {
     }
     const facts = validation.facts;
     const token = `tok_${randomBytes(16).toString('base64url')}`;
-    const sealed = this.crypto.seal(merchantId, token, { number, expMonth: facts.expMonth, expYear: facts.expYear });
-    const fingerprint = this.crypto.fingerprint(merchantId, number);
+    const [sealed, fingerprint] = await Promise.all([
+      this.crypto.seal(merchantId, token, { number, expMonth: facts.expMonth, expYear: facts.expYear }),
+      this.crypto.fingerprint(merchantId, number),
+    ]);
     if (!this.cvcs.put(token, card.cvc)) throw new VaultError('vault_busy', 'The vault cannot hold more card security codes right now; retry shortly.');
     await this.dataSource.query(
-      `INSERT INTO vault.cards (token, merchant_id, key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied)
+      `INSERT INTO vault.cards (token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
       [token, merchantId, sealed.keyVersion, sealed.nonce, sealed.ciphertext, sealed.authTag, facts.brand, facts.last4, facts.bin, facts.expMonth, facts.expYear, fingerprint, true],
     );
@@ -115,7 +117,7 @@ export class CardVault {
     }
     // A token of another merchant is indistinguishable from a missing one.
     const [row]: CardRow[] = await this.dataSource.query(
-      'SELECT key_version, nonce, ciphertext, auth_tag, cvc_supplied FROM vault.cards WHERE token = $1 AND merchant_id = $2',
+      'SELECT data_key_version, nonce, ciphertext, auth_tag, cvc_supplied FROM vault.cards WHERE token = $1 AND merchant_id = $2',
       [request.token, request.merchantId],
     );
     if (!row) {
@@ -124,11 +126,15 @@ export class CardVault {
     }
     let card;
     try {
-      card = this.crypto.open(request.merchantId, request.token, { keyVersion: row.key_version, nonce: row.nonce, ciphertext: row.ciphertext, authTag: row.auth_tag });
+      card = await this.crypto.open(request.merchantId, request.token, { keyVersion: row.data_key_version, nonce: row.nonce, ciphertext: row.ciphertext, authTag: row.auth_tag });
     } catch (error) {
-      await this.audit(callerName, request, 'integrity_failure');
-      if (error instanceof VaultCryptoError) this.logger.error({ token: request.token, reason: error.message }, 'card record failed to open');
-      throw new VaultError('integrity_failure', 'The card record could not be opened.');
+      if (!(error instanceof VaultCryptoError)) throw error;
+      const unavailable = error.reason === 'key_unavailable';
+      await this.audit(callerName, request, unavailable ? 'key_unavailable' : 'integrity_failure');
+      this.logger.error({ token: request.token, reason: error.message }, 'card record failed to open');
+      throw unavailable
+        ? new VaultError('key_unavailable', 'The card record is sealed under a key version this vault no longer holds.')
+        : new VaultError('integrity_failure', 'The card record could not be opened.');
     }
     const cvc = row.cvc_supplied ? this.cvcs.peek(request.token) : undefined;
     if (row.cvc_supplied && cvc === undefined) {

@@ -38,4 +38,32 @@ export const tokenizationMigrations = [
     `CREATE TRIGGER detokenize_audit_append_only BEFORE UPDATE OR DELETE ON vault.detokenize_audit
        FOR EACH ROW EXECUTE FUNCTION vault.refuse_audit_change()`,
   ]),
+  sqlMigration('VaultEnvelopeKeys1795795200000', [
+    // Which KEK versions exist: a check value per version (never the key), so wrong shares are caught at start.
+    `CREATE TABLE vault.key_encryption_keys (
+       version integer PRIMARY KEY CHECK (version > 0),
+       check_value bytea NOT NULL,
+       state text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'retired')),
+       created_at timestamptz NOT NULL DEFAULT now(),
+       retired_at timestamptz
+     )`,
+    // Per-merchant data keys, only ever stored wrapped; a retired version keeps its row but loses its key.
+    `CREATE TABLE vault.data_keys (
+       merchant_id text NOT NULL,
+       purpose text NOT NULL CHECK (purpose IN ('card', 'fingerprint')),
+       version integer NOT NULL CHECK (version > 0),
+       kek_version integer NOT NULL REFERENCES vault.key_encryption_keys (version),
+       wrapped bytea,
+       state text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'retired')),
+       created_at timestamptz NOT NULL DEFAULT now(),
+       retired_at timestamptz,
+       PRIMARY KEY (merchant_id, purpose, version),
+       CHECK ((state = 'active') = (wrapped IS NOT NULL))
+     )`,
+    'CREATE INDEX data_keys_kek_version ON vault.data_keys (kek_version)',
+    'ALTER TABLE vault.cards RENAME COLUMN key_version TO data_key_version',
+    // Records sealed under the first release's derived keys name no stored data key: they fail closed.
+    'UPDATE vault.cards SET data_key_version = 0',
+    'CREATE INDEX cards_merchant_data_key_version ON vault.cards (merchant_id, data_key_version)',
+  ]),
 ];

@@ -1,10 +1,9 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-
-const keyBytes = 32;
-const nonceBytes = 12;
-const authTagBytes = 16;
+import { createHmac } from 'node:crypto';
+import { openBox, sealBox } from './keys/aead';
+import { type DataKeys, KeyUnavailableError } from './keys/data-keys';
 
 export interface SealedCard {
+  /** The merchant's card data key version the record is sealed under. */
   keyVersion: number;
   nonce: Buffer;
   ciphertext: Buffer;
@@ -18,77 +17,54 @@ export interface SealedCardPayload {
   expYear: number;
 }
 
+/** A record that cannot be opened: `integrity` (altered, or another merchant/token) or `key_unavailable` (its key version is gone). */
 export class VaultCryptoError extends Error {
-  constructor(message: string) {
+  constructor(
+    readonly reason: 'integrity' | 'key_unavailable',
+    message: string,
+  ) {
     super(message);
     this.name = 'VaultCryptoError';
   }
 }
 
 /**
- * AES-256-GCM with a fresh 96-bit nonce per record and the merchant and token bound in as
- * associated data, so a ciphertext moved to another merchant or token fails to open.
- * Per-merchant keys are derived (HKDF-SHA256) from the master key of a version; the next
- * issue replaces derivation with stored, wrapped data keys and rotation.
+ * Envelope encryption of card records: AES-256-GCM under the merchant's card data key, a fresh
+ * nonce per record, the merchant and token bound in as associated data so a ciphertext moved to
+ * another merchant or token fails to open. Data keys live wrapped by a KEK (see keys/).
  */
 export class VaultCrypto {
-  private readonly fingerprintKey: Buffer;
+  constructor(private readonly keys: DataKeys) {}
 
-  constructor(
-    private readonly masterKeys: ReadonlyMap<number, Buffer>,
-    readonly currentKeyVersion: number,
-  ) {
-    for (const [version, key] of masterKeys) {
-      if (key.length !== keyBytes) throw new VaultCryptoError(`master key version ${version} must be ${keyBytes} bytes`);
-    }
-    const current = masterKeys.get(currentKeyVersion);
-    if (!current) throw new VaultCryptoError(`no master key for the current version ${currentKeyVersion}`);
-    this.fingerprintKey = Buffer.from(hkdfSync('sha256', current, Buffer.alloc(0), 'dirigen/vault/fingerprint/v1', keyBytes));
+  /** Seals under the merchant's current card key, or under `keyVersion` (re-encryption during rotation). */
+  async seal(merchantId: string, token: string, payload: SealedCardPayload, keyVersion?: number): Promise<SealedCard> {
+    const { version, key } = keyVersion === undefined ? await this.keys.currentCardKey(merchantId) : { version: keyVersion, key: await this.keys.cardKey(merchantId, keyVersion) };
+    const box = sealBox(key, associatedData(merchantId, token), Buffer.from(JSON.stringify(payload), 'utf8'));
+    return { keyVersion: version, ...box };
   }
 
-  seal(merchantId: string, token: string, payload: SealedCardPayload): SealedCard {
-    const nonce = randomBytes(nonceBytes);
-    const cipher = createCipheriv('aes-256-gcm', this.merchantKey(this.currentKeyVersion, merchantId), nonce, { authTagLength: authTagBytes });
-    cipher.setAAD(associatedData(merchantId, token));
-    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
-    return { keyVersion: this.currentKeyVersion, nonce, ciphertext, authTag: cipher.getAuthTag() };
-  }
-
-  /** Fails closed: a tampered record, another merchant or an unknown key version throws. */
-  open(merchantId: string, token: string, sealed: SealedCard): SealedCardPayload {
+  /** Fails closed: a tampered record, another merchant or token, or an unusable key version throws. */
+  async open(merchantId: string, token: string, sealed: SealedCard): Promise<SealedCardPayload> {
+    let key: Buffer;
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.merchantKey(sealed.keyVersion, merchantId), sealed.nonce, { authTagLength: authTagBytes });
-      decipher.setAAD(associatedData(merchantId, token));
-      decipher.setAuthTag(sealed.authTag);
-      const plaintext = Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]).toString('utf8');
-      return JSON.parse(plaintext) as SealedCardPayload;
+      key = await this.keys.cardKey(merchantId, sealed.keyVersion);
     } catch (error) {
-      if (error instanceof VaultCryptoError) throw error;
-      throw new VaultCryptoError('the card record failed authentication (tampered, or sealed for another merchant or key)');
+      if (error instanceof KeyUnavailableError) throw new VaultCryptoError('key_unavailable', error.message);
+      throw error;
+    }
+    try {
+      return JSON.parse(openBox(key, associatedData(merchantId, token), sealed).toString('utf8')) as SealedCardPayload;
+    } catch {
+      throw new VaultCryptoError('integrity', 'the card record failed authentication (tampered, or sealed for another merchant, token or key)');
     }
   }
 
-  /** Keyed fingerprint: the same card for the same merchant always gives the same value; without the key it reveals nothing. */
-  fingerprint(merchantId: string, cardNumber: string): string {
-    return createHmac('sha256', this.fingerprintKey).update(`${merchantId}\u0000${cardNumber}`).digest('base64url').slice(0, 32);
-  }
-
-  private merchantKey(version: number, merchantId: string): Buffer {
-    const master = this.masterKeys.get(version);
-    if (!master) throw new VaultCryptoError(`unknown master key version ${version}`);
-    return Buffer.from(hkdfSync('sha256', master, Buffer.from(merchantId, 'utf8'), 'dirigen/vault/card-data/v1', keyBytes));
+  /** Keyed fingerprint (HMAC-SHA256 under the merchant's fingerprint key): stable across rotations, meaningless without the key. */
+  async fingerprint(merchantId: string, cardNumber: string): Promise<string> {
+    return createHmac('sha256', await this.keys.fingerprintKey(merchantId)).update(cardNumber).digest('base64url').slice(0, 32);
   }
 }
 
 function associatedData(merchantId: string, token: string): Buffer {
   return Buffer.from(`${merchantId}\u0000${token}`, 'utf8');
-}
-
-/** `VAULT_MASTER_KEY`: base64 of 32 random bytes (the launcher generates one under .data/ in local mode). */
-export function masterKeysFromEnvironment(env: NodeJS.ProcessEnv = process.env): VaultCrypto {
-  const encoded = env.VAULT_MASTER_KEY;
-  if (!encoded) throw new VaultCryptoError('VAULT_MASTER_KEY is not set');
-  const key = Buffer.from(encoded, 'base64');
-  const version = Number(env.VAULT_MASTER_KEY_VERSION ?? 1);
-  return new VaultCrypto(new Map([[version, key]]), version);
 }
