@@ -1,20 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { api, cardPayment, eventually, platform, simulatorControl, simulatorStats, sql } from './support/api';
-
-function pidOf(instance: string): number {
-  return Number(readFileSync(join(platform.dataDir, 'run', `${instance}.pid`), 'utf8'));
-}
-
-async function healthy(instance: string): Promise<boolean> {
-  const entry = platform.processes.find((candidate) => candidate.instance === instance)!;
-  try {
-    return (await fetch(`http://127.0.0.1:${entry.port}/health`)).ok;
-  } catch {
-    return false;
-  }
-}
+import { healthy, pidOf } from './support/processes';
 
 afterEach(() => simulatorControl({ latency_ms: 0 }));
 

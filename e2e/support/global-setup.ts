@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startTraceCollector } from './trace-collector';
@@ -29,6 +29,9 @@ const collectorPort = 14318;
 /** Starts the whole platform once for the e2e suite, as `npm start` would, with two replicas of every consumer service. */
 export default async function setup(project: TestProject) {
   rmSync(join(repoRoot, '.data/test/e2e'), { recursive: true, force: true });
+  // Besides local mode's KEK file, the vault reads custodian shares from here (the rotation test adds a version).
+  const kekSharesDir = join(repoRoot, '.data/test/e2e/vault/kek-shares');
+  mkdirSync(kekSharesDir, { recursive: true });
   const collector = await startTraceCollector(collectorPort);
   const { startPlatform } = await import(join(repoRoot, 'scripts/platform/platform.mjs'));
   const platform = await startPlatform({
@@ -45,6 +48,7 @@ export default async function setup(project: TestProject) {
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}`,
       OTEL_BSP_SCHEDULE_DELAY: '200',
       LOG_LEVEL: 'info',
+      VAULT_KEK_SHARES_DIR: kekSharesDir,
     },
   });
   const otherMerchant = { id: 'mer_other', apiKey: `sk_test_other_${Date.now()}_e2e_merchant_b` };

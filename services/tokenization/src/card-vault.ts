@@ -164,12 +164,16 @@ export class CardVault {
     this.cvcs.erase(token);
   }
 
-  /** The authorization that needed the security code is recorded: erase it (PCI DSS 3.3.1). */
+  /**
+   * The authorization that needed the security code is recorded: erase it (PCI DSS 3.3.1). Only a
+   * code that was actually used puts the card on file; when it had expired (a vault restart), the
+   * next payment with the token fails `cvc_expired` too, until the customer gives the code again.
+   */
   async releaseCvc(caller: CallerCredential, merchantId: string, token: string): Promise<void> {
     this.authorize(caller, 'detokenize');
-    // From now on the card is on file: later payments with the token go without a security code.
-    const [, updated]: [unknown[], number] = await this.dataSource.query('UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
-    if (updated > 0) this.cvcs.erase(token);
+    const [owned]: unknown[] = await this.dataSource.query('SELECT 1 FROM vault.cards WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
+    if (!owned || !this.cvcs.erase(token)) return;
+    await this.dataSource.query('UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
   }
 
   /** The audit trail, newest first, by token or payment: for the `auditor` caller only. */

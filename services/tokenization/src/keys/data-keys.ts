@@ -30,6 +30,7 @@ export class DataKeys {
   private readonly currentVersions = new Map<string, { version: number; expiresAt: number }>();
   private ring: KekRing = new KekRing(new Map());
   private reloadedAt = -Infinity;
+  private reloading: Promise<void> | undefined;
 
   constructor(
     private readonly store: KeyStore,
@@ -40,7 +41,8 @@ export class DataKeys {
 
   /** Loads the KEKs and checks each against the registry: wrong or too few shares stop the vault here. */
   async start(): Promise<KekRing> {
-    await this.reloadKeks();
+    await this.loadAndVerifyKeks();
+    this.reloadedAt = this.now();
     if (this.ring.versions.length === 0) throw new KeyMaterialError('no active key-encryption key is held: every version given is retired, or none was given');
     return this.ring;
   }
@@ -91,10 +93,22 @@ export class DataKeys {
     }
   }
 
-  /** Rereads the KEK sources; verifies every version against its registered check value; drops retired versions. */
+  /**
+   * Rereads the KEK sources when a version is missing (a new one being introduced): concurrent
+   * callers share one reload, and sources are reread at most once per `kekReloadIntervalMs`.
+   */
   async reloadKeks(): Promise<void> {
+    if (this.reloading) return this.reloading;
     if (this.now() - this.reloadedAt < this.options.kekReloadIntervalMs) return;
-    this.reloadedAt = this.now();
+    this.reloading = this.loadAndVerifyKeks().finally(() => {
+      this.reloading = undefined;
+      this.reloadedAt = this.now();
+    });
+    return this.reloading;
+  }
+
+  /** Reads the KEK sources, verifies every version against its registered check value, drops retired versions. */
+  private async loadAndVerifyKeks(): Promise<void> {
     const ring = new KekRing(await this.loadKeks());
     for (const version of ring.versions) await this.store.registerKek(version, ring.checkValue(version));
     const registry = await this.store.keks();
@@ -116,8 +130,9 @@ export class DataKeys {
 
   private async create(merchantId: string, purpose: DataKeyPurpose, version: number): Promise<DataKeyRow> {
     // A KEK added since this process started is found before the new key is wrapped under an older one.
+    // (While its shares are still being handed out the reload may fail: the key is then wrapped under the older KEK, and rewrap moves it.)
     const newest = Math.max(0, ...(await this.store.keks()).filter((entry) => entry.state === 'active').map((entry) => entry.version));
-    if (newest > this.ring.currentVersion) await this.reloadKeks();
+    if (newest > this.ring.currentVersion) await this.reloadKeks().catch(() => undefined);
     const { kekVersion, wrapped } = this.ring.wrap(randomBytes(keyBytes), wrappingContext(merchantId, purpose, version));
     const row: DataKeyRow = { merchantId, purpose, version, kekVersion, wrapped };
     if (await this.store.insertDataKey(row)) return row;
