@@ -3,6 +3,7 @@
 //   status [--json]                          which KEK and card key versions exist and what still uses them
 //   kek-new --local                          add a KEK version to the local-mode file (VAULT_KEK_FILE)
 //   kek-new --shares N --threshold K --out D split a new KEK version into N custodian share files in D
+//                                            (--offline: a new deployment's first KEK, before any database)
 //   rewrap                                   rewrap every data key under the newest KEK
 //   rotate-card-keys [--merchant ID]         new card key versions, then re-encrypt records (rerun resumes)
 //   retire --kek V | --card-key V [--merchant ID]   retire a version nothing uses any more
@@ -37,9 +38,15 @@ async function main(argv: string[]): Promise<void> {
       kek: { type: 'string' },
       'card-key': { type: 'string' },
       'batch-size': { type: 'string' },
+      offline: { type: 'boolean', default: false },
     },
   });
   const command = positionals[0];
+  // The very first KEK of a new deployment: no database yet; the vault registers its check value at first start.
+  if (command === 'kek-new' && values.offline) {
+    if (values.out) mkdirSync(values.out, { recursive: true, mode: 0o700 });
+    return newKek(undefined, kekSourcesFromEnvironment({ ...process.env, VAULT_KEK_SHARES_DIR: process.env.VAULT_KEK_SHARES_DIR ?? values.out }), values);
+  }
   const dataSource = await new DataSource({ type: 'postgres', url: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/dirigen', applicationName: 'vault-keys' }).initialize();
   try {
     const sources = kekSourcesFromEnvironment();
@@ -81,9 +88,9 @@ async function main(argv: string[]): Promise<void> {
 }
 
 /** A new KEK version: registered by its check value, then handed out as custodian shares or written to the local file. */
-async function newKek(store: PgKeyStore, sources: ReturnType<typeof kekSourcesFromEnvironment>, values: { local?: boolean; shares?: string; threshold?: string; out?: string }) {
+async function newKek(store: PgKeyStore | undefined, sources: ReturnType<typeof kekSourcesFromEnvironment>, values: { local?: boolean; shares?: string; threshold?: string; out?: string }) {
   const held = await readKeyEncryptionKeys(sources);
-  const version = Math.max(0, ...held.keys(), ...(await store.keks()).map((entry) => entry.version)) + 1;
+  const version = Math.max(0, ...held.keys(), ...(store ? await store.keks() : []).map((entry) => entry.version)) + 1;
   const key = randomBytes(keyBytes);
   if (values.local) {
     if (!sources.file) throw new UsageError('kek-new --local needs VAULT_KEK_FILE');
@@ -103,9 +110,13 @@ async function newKek(store: PgKeyStore, sources: ReturnType<typeof kekSourcesFr
     }
     process.stdout.write(`wrote ${shares} share files (any ${threshold} rebuild the key) to ${values.out}: give each custodian one; never keep them together\n`);
   }
-  await store.registerKek(version, kekCheckValue(key));
+  await store?.registerKek(version, kekCheckValue(key));
   key.fill(0);
-  process.stdout.write(`key-encryption key v${version} registered. Next: make it available to every vault (they reload it on first use), then run rewrap\n`);
+  process.stdout.write(
+    store
+      ? `key-encryption key v${version} registered. Next: make it available to every vault (they reload it on first use), then run rewrap\n`
+      : `key-encryption key v${version} created offline; the first vault to start with it registers its check value\n`,
+  );
 }
 
 function printStatus(status: Awaited<ReturnType<KeyRotation['versionsInUse']>>, json: boolean): void {
