@@ -4,6 +4,7 @@ import { ApiError } from '@dirigen/service-kit';
 import { Type } from 'class-transformer';
 import { IsDefined, IsObject, ValidateNested } from 'class-validator';
 import { ApiKeyGuard, type AuthenticatedRequest } from './api-key.guard';
+import { CardDataInFreeTextGuard } from './card-data-in-free-text.guard';
 import { CardDto } from './create-payment.dto';
 import { VAULT_CLIENT } from './payment-intake';
 import type { VaultClient } from './vault-client';
@@ -16,7 +17,7 @@ const tokenPattern = /^tok_[A-Za-z0-9_-]{1,60}$/;
 
 /** Saved cards: the vault keeps the card, the merchant keeps a `tok_…` it can pay with later. */
 @Controller('v1/tokens')
-@UseGuards(ApiKeyGuard)
+@UseGuards(ApiKeyGuard, new CardDataInFreeTextGuard('card.number'))
 export class TokensController {
   constructor(@Inject(VAULT_CLIENT) private readonly vault: VaultClient) {}
 
