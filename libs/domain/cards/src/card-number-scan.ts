@@ -55,6 +55,8 @@ export function findCardNumbers(text: string): CardNumberFinding[] {
  */
 export function containsCardNumber(text: string): boolean {
   if (findCardNumbers(text).length > 0) return true;
+  // Printable ASCII is its own normal form: skip the normalization on the common path.
+  if (!/[^\x20-\x7e\t\n\r]/.test(text)) return false;
   const normalized = text.normalize('NFKC');
   return normalized !== text && findCardNumbers(normalized).length > 0;
 }
