@@ -70,6 +70,9 @@ const refusals: [string, RequestOptions][] = [
   ['a card sent as text/plain', { rawBody: JSON.stringify(cardPayment()), headers: { 'content-type': 'text/plain' } }],
   ['a wrong API key with a card', { body: cardPayment(), key: 'sk_test_wrong' }],
   ['no API key with a card', { body: cardPayment(), key: null }],
+  ['a card number typed into the description', { body: cardPayment({ description: `my card is ${testCards.mastercard.replace(/(\d{4})(?=\d)/g, '$1 ')}` }) }],
+  ['a card number typed into a metadata key', { body: cardPayment({ metadata: { [testCards.mastercard]: 'backup' } }) }],
+  ['a card number typed into the Idempotency-Key', { body: cardPayment(), headers: { 'idempotency-key': `retry-${testCards.mastercard}` } }],
 ];
 
 /** Every path a card number travels: approvals, declines, errors, 3-D Secure, manual capture, a replay, refusals, reads. */

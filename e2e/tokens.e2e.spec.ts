@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { api, cardPayment, platform, sql, testCards } from './support/api';
 
@@ -5,6 +6,11 @@ const card = { number: testCards.visa, exp_month: 12, exp_year: 2030, cvc: '123'
 
 async function saveCard(key?: string) {
   return api('/v1/tokens', { body: { card }, ...(key ? { key } : {}) });
+}
+
+async function vaultCards(): Promise<number> {
+  const [{ count }] = await sql<{ count: string }>('SELECT count(*) FROM vault.cards');
+  return Number(count);
 }
 
 function tokenPayment(token: string) {
@@ -56,5 +62,76 @@ describe('saved cards (POST /v1/tokens) and payments with a token', () => {
     expect(invalid).toMatchObject({ status: 402, body: { error: { type: 'card_error', code: 'invalid_number', param: 'card.number' } } });
     const both = await api('/v1/payments', { body: { ...cardPayment(), payment_method: { type: 'card', card, token: 'tok_x' } } });
     expect(both).toMatchObject({ status: 400, body: { error: { code: 'parameter_conflict' } } });
+  });
+});
+
+describe('Idempotency-Key on POST /v1/tokens', () => {
+  const withKey = (key: string, body: unknown = { card }, apiKey?: string) =>
+    api('/v1/tokens', { body, headers: { 'idempotency-key': key }, ...(apiKey ? { key: apiKey } : {}) });
+
+  it('returns the same token for a retry with the same key and body, and saves the card once', async () => {
+    const key = randomUUID();
+    const before = await vaultCards();
+    const first = await withKey(key);
+    const retry = await withKey(key);
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    expect(await vaultCards()).toBe(before + 1);
+  });
+
+  it('remembers only the token and its card facts, never the number or the security code', async () => {
+    const key = randomUUID();
+    const saved = await withKey(key, { card: { ...card, cvc: '987' } });
+    const [row] = await sql('SELECT token, card FROM intake.token_idempotency_keys WHERE idempotency_key = $1', [key]);
+    expect(row).toEqual({ token: saved.body.id, card: saved.body.card });
+    expect(Object.keys(row!.card).sort()).toEqual(['brand', 'exp_month', 'exp_year', 'fingerprint', 'last4']);
+    expect(JSON.stringify(row)).not.toContain(testCards.visa);
+    expect(Object.values(row!.card)).not.toContain('987');
+  });
+
+  it('refuses the same key with another card as an idempotency_error, and saves nothing', async () => {
+    const key = randomUUID();
+    await withKey(key);
+    const before = await vaultCards();
+    const reused = await withKey(key, { card: { ...card, number: testCards.mastercard } });
+    expect(reused.status).toBe(400);
+    expect(reused.body.error).toMatchObject({ type: 'idempotency_error', code: 'idempotency_key_reused', param: 'Idempotency-Key' });
+    expect(await vaultCards()).toBe(before);
+  });
+
+  it('saves one card for ten concurrent duplicates: each gets the token, or 409 idempotency_key_in_use', async () => {
+    const key = randomUUID();
+    const before = await vaultCards();
+    const responses = await Promise.all(Array.from({ length: 10 }, () => withKey(key)));
+    const tokens = new Set(responses.filter((response) => response.status < 300).map((response) => response.body.id));
+    expect(tokens.size).toBe(1);
+    for (const response of responses.filter((candidate) => candidate.status >= 300)) {
+      expect(response.status).toBe(409);
+      expect(response.body.error).toMatchObject({ type: 'idempotency_error', code: 'idempotency_key_in_use' });
+    }
+    expect(await vaultCards()).toBe(before + 1);
+    expect((await withKey(key)).body.id).toBe([...tokens][0]);
+  });
+
+  it('keeps token keys apart from payment keys, and per merchant', async () => {
+    const key = randomUUID();
+    const payment = await api('/v1/payments', { body: cardPayment(), headers: { 'idempotency-key': key } });
+    const token = await withKey(key);
+    expect(payment.status).toBe(201);
+    expect(token.status).toBe(201);
+    const theirs = await withKey(key, { card }, platform.otherMerchant.apiKey);
+    expect(theirs.status).toBe(201);
+    expect(theirs.body.id).not.toBe(token.body.id);
+  });
+
+  it('refuses a card number typed into the Idempotency-Key, and saves nothing', async () => {
+    const before = await vaultCards();
+    const response = await withKey(`save-${testCards.mastercard}`);
+    expect(response).toMatchObject({ status: 400, body: { error: { type: 'invalid_request_error', code: 'card_data_in_free_text', param: 'Idempotency-Key' } } });
+    expect(JSON.stringify(response.body)).not.toContain(testCards.mastercard);
+    expect(await vaultCards()).toBe(before);
+    expect(await sql('SELECT 1 FROM intake.token_idempotency_keys WHERE idempotency_key LIKE $1', ['save-%'])).toEqual([]);
   });
 });

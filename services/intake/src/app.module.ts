@@ -22,6 +22,7 @@ import { intakeSchema } from './intake.migrations';
 import { PaymentIntake, REQUEST_HASH_SECRET, VAULT_CLIENT } from './payment-intake';
 import { PaymentWaiter } from './payment-waiter';
 import { PaymentsController } from './payments.controller';
+import { TokenIntake } from './token-intake';
 import { TokensController } from './tokens.controller';
 import { PaymentsProjection } from './payments.projection';
 import { projectionConsumer, PaymentsReadModel } from './payments.read-model';
@@ -59,6 +60,7 @@ function requiredSecret(name: string): Buffer {
     ApiKeyGuard,
     PaymentsReadModel,
     PaymentIntake,
+    TokenIntake,
     { provide: REQUEST_HASH_SECRET, useFactory: () => requiredSecret('INTAKE_REQUEST_HASH_SECRET') },
     {
       provide: VAULT_CLIENT,

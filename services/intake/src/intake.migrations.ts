@@ -48,6 +48,24 @@ export const intakeMigrations = [
      )`,
     'CREATE INDEX payment_events_payment ON intake.payment_events (payment_id, position)',
   ]),
+  // Idempotency-Key for POST /v1/tokens, apart from payment keys so one key may name a payment and a
+  // token. A row is a claim while `token` is null, then the remembered answer: the token and its card
+  // facts, never the card number or CVC (request_hash is the keyed HMAC of the body, as for payments).
+  sqlMigration('IntakeTokenIdempotencyKeys1795795816366', [
+    `CREATE TABLE intake.token_idempotency_keys (
+       merchant_id text NOT NULL,
+       idempotency_key text NOT NULL,
+       request_hash bytea NOT NULL,
+       claim_id uuid NOT NULL,
+       token text,
+       card jsonb,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (merchant_id, idempotency_key),
+       CHECK ((token IS NULL) = (card IS NULL))
+     )`,
+    // Expired keys are purged oldest first.
+    'CREATE INDEX token_idempotency_keys_created ON intake.token_idempotency_keys (created_at)',
+  ]),
 ];
 
 export function apiKeyHash(secretKey: string): Buffer {

@@ -5,12 +5,13 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { ApiKeyGuard, type AuthenticatedRequest } from './api-key.guard';
+import { CardDataInFreeTextGuard } from './card-data-in-free-text.guard';
 import { CreatePaymentDto } from './create-payment.dto';
+import { validIdempotencyKey } from './idempotency-key';
 import { PaymentIntake } from './payment-intake';
 import { presentEvent, presentPayment } from './payment.presenter';
 import { pageSizeMax, PaymentsReadModel } from './payments.read-model';
 
-export const idempotencyKeyLengthMax = 255;
 const paymentIdPattern = /^pay_[A-Za-z0-9]{1,64}$/;
 
 class ListPaymentsQuery {
@@ -20,7 +21,7 @@ class ListPaymentsQuery {
 
 /** The merchant API for payments (PRODUCT.md, v1). Thin: parse, authenticate, delegate, present. */
 @Controller('v1/payments')
-@UseGuards(ApiKeyGuard)
+@UseGuards(ApiKeyGuard, new CardDataInFreeTextGuard('payment_method.card.number'))
 export class PaymentsController {
   constructor(
     @Inject(PaymentIntake) private readonly intake: PaymentIntake,
@@ -35,11 +36,8 @@ export class PaymentsController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > idempotencyKeyLengthMax || !/^[\x21-\x7e]+$/.test(idempotencyKey))) {
-      throw ApiError.invalidRequest('idempotency_key_invalid', `Idempotency-Key must be 1 to ${idempotencyKeyLengthMax} printable ASCII characters.`, 'Idempotency-Key');
-    }
     const startedAt = performance.now();
-    const { payment, replayed } = await this.intake.create(request.merchantId!, body, idempotencyKey);
+    const { payment, replayed } = await this.intake.create(request.merchantId!, body, validIdempotencyKey(idempotencyKey));
     // One line per answered payment, inside the request's span: it carries the trace id.
     this.logger.info(
       { paymentId: payment.id, merchantId: payment.merchantId, status: payment.status, replayed, latencyMs: Math.round(performance.now() - startedAt) },

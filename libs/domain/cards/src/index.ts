@@ -1,1 +1,2 @@
 export * from './card-validation';
+export * from './card-number-scan';
