@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { validateCard } from '@dirigen/cards';
 import type { OutboxRelay } from '@dirigen/messaging';
@@ -9,6 +9,7 @@ import type { CreatePaymentDto } from './create-payment.dto';
 import { PaymentWaiter } from './payment-waiter';
 import { PaymentsReadModel, projectionConsumer } from './payments.read-model';
 import { VaultClient } from './vault-client';
+import { requestFingerprint } from './request-fingerprint';
 
 export const VAULT_CLIENT = Symbol('VAULT_CLIENT');
 export const REQUEST_HASH_SECRET = Symbol('REQUEST_HASH_SECRET');
@@ -43,7 +44,7 @@ export class PaymentIntake {
     const currency = dto.currency.toUpperCase();
     if (!isChargeableCurrency(currency)) throw ApiError.invalidRequest('currency_invalid', `Invalid currency: ${dto.currency.slice(0, 8)}.`, 'currency');
     const card = this.cardOrToken(dto);
-    const requestHash = createHmac('sha256', this.requestHashSecret).update(stableStringify(dto)).digest();
+    const requestHash = requestFingerprint(this.requestHashSecret, dto);
     if (idempotencyKey !== undefined) {
       const earlier = await this.findByIdempotencyKey(this.dataSource.manager, merchantId, idempotencyKey, requestHash);
       if (earlier) return { payment: await this.waitForOutcome(earlier), replayed: true };
@@ -177,14 +178,4 @@ export class PaymentIntake {
     }
     return card;
   }
-}
-
-/** JSON with object keys sorted, so the same body always hashes the same. */
-export function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, entry]) => entry !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${stableStringify(entry)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { validateCard } from '@dirigen/cards';
 import type { Logger } from '@dirigen/observability';
@@ -6,7 +6,8 @@ import type { CardFacts } from '@dirigen/payments';
 import { ApiError, DATA_SOURCE, LOGGER } from '@dirigen/service-kit';
 import type { DataSource } from 'typeorm';
 import type { CreateTokenDto } from './create-token.dto';
-import { REQUEST_HASH_SECRET, stableStringify, VAULT_CLIENT } from './payment-intake';
+import { REQUEST_HASH_SECRET, VAULT_CLIENT } from './payment-intake';
+import { requestFingerprint } from './request-fingerprint';
 import type { VaultClient } from './vault-client';
 
 /**
@@ -65,7 +66,7 @@ export class TokenIntake {
     if (idempotencyKey === undefined) return { token: presentToken(await this.vault.tokenize(merchantId, card)), replayed: false };
 
     // Keyed, so the low-entropy card data in the body cannot be recovered from the stored digest.
-    const requestHash = createHmac('sha256', this.requestHashSecret).update(stableStringify(dto)).digest();
+    const requestHash = requestFingerprint(this.requestHashSecret, dto);
     const claimId = await this.claim(merchantId, idempotencyKey, requestHash);
     if (claimId === undefined) return { token: await this.remembered(merchantId, idempotencyKey, requestHash), replayed: true };
     let token: PresentedToken;

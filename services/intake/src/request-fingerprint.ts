@@ -1,0 +1,24 @@
+import { createHmac } from 'node:crypto';
+
+/**
+ * The idempotency fingerprint of a request: a keyed HMAC of the body with object keys sorted, so
+ * the same body always gives the same value. The card security code is left out: PCI DSS 3.3.1.2
+ * forbids keeping it after authorization in any form, hashed included. (A retry that differs only
+ * in its security code replays the first answer.)
+ */
+export function requestFingerprint(secret: Buffer, body: unknown): Buffer {
+  return createHmac('sha256', secret).update(stableStringify(body)).digest();
+}
+
+const leftOutKeys = new Set(['cvc']);
+
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([key, entry]) => entry !== undefined && !leftOutKeys.has(key))
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${stableStringify(entry)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
