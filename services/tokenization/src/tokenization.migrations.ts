@@ -38,4 +38,9 @@ export const tokenizationMigrations = [
     `CREATE TRIGGER detokenize_audit_append_only BEFORE UPDATE OR DELETE ON vault.detokenize_audit
        FOR EACH ROW EXECUTE FUNCTION vault.refuse_audit_change()`,
   ]),
+  // Row triggers do not fire on TRUNCATE, which the owner (dirigen_vault) may run: refuse it too.
+  sqlMigration('VaultAuditNoTruncate1764806400000', [
+    `CREATE TRIGGER detokenize_audit_no_truncate BEFORE TRUNCATE ON vault.detokenize_audit
+       FOR EACH STATEMENT EXECUTE FUNCTION vault.refuse_audit_change()`,
+  ]),
 ];
