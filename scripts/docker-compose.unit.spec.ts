@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+// @ts-expect-error plain ESM launcher module without type declarations
 import { databaseServices } from './platform/services.mjs';
 
 const repoRoot = resolve(__dirname, '..');
