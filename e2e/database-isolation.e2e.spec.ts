@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,8 @@ describe('database isolation', () => {
       expect(own.length, service).toBeGreaterThan(0);
       expect(new Set(own.map((session) => session.usename)), service).toEqual(new Set([serviceRoles[service].role]));
     }
+    const logsDir = join(platform.dataDir, 'logs');
+    for (const file of readdirSync(logsDir)) expect(readFileSync(join(logsDir, file), 'utf8'), file).not.toContain('connected to PostgreSQL as a superuser');
     for (const { role, schema } of Object.values(serviceRoles)) {
       const tables = await sql<{ tablename: string; tableowner: string }>('SELECT tablename, tableowner FROM pg_tables WHERE schemaname = $1', [schema]);
       // TypeORM's migrations table lives in the service's schema, with its tables.

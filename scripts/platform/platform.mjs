@@ -135,6 +135,8 @@ export async function startPlatform(options = {}) {
     stack.push(postgres.stop);
     log(`[platform] PostgreSQL: ${postgres.embedded ? 'embedded, ' : ''}${new URL(postgres.url).host}${new URL(postgres.url).pathname}`);
     // The admin URL stops here: each service and its migrations connect as the service's own role.
+    // databaseEnv replaces baseEnv's admin DATABASE_URL in every child's env (undefined, so none,
+    // for a service without a database: spawn drops undefined values).
     const serviceDatabaseUrls = await bootstrapDatabaseRoles(postgres.url, loadOrCreateDatabasePasswords(dataDir));
     const databaseEnv = (definition) => ({ DATABASE_URL: serviceDatabaseUrls[definition.name] });
     await provisionTopics(brokers);
@@ -146,7 +148,7 @@ export async function startPlatform(options = {}) {
       ...process.env,
       NODE_ENV: process.env.NODE_ENV ?? 'production',
       KAFKA_BROKERS: brokers.join(','),
-      DATABASE_URL: undefined, // per service (databaseEnv); never the admin URL the launcher was given
+      DATABASE_URL: postgres.url,
       VAULT_URL: `http://127.0.0.1:${vaultPort}`,
       STRIPE_BASE_URL: `http://127.0.0.1:${simulatorPort}`,
       VAULT_MASTER_KEY: process.env.VAULT_MASTER_KEY ?? secrets.vaultMasterKey,
