@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+// @ts-expect-error plain ESM launcher module without type declarations
+import { databaseServices } from './platform/services.mjs';
 
 const repoRoot = resolve(__dirname, '..');
 type ComposeService = { build?: { context: string; dockerfile: string; args?: { SERVICE?: string } }; image?: string; environment?: Record<string, string> };
@@ -28,6 +30,16 @@ describe('docker-compose.yml', () => {
     for (const folder of serviceFolders) {
       expect(compose.services[folder]?.build?.args?.SERVICE, folder).toBe(folder);
     }
+  });
+
+  it('connects each service to PostgreSQL as its own role, and only the setup job as the admin', () => {
+    for (const { name, database } of databaseServices as { name: string; database: { role: string } }[]) {
+      const url = new URL(compose.services[name]!.environment!.DATABASE_URL!);
+      expect(url.username, name).toBe(database.role);
+    }
+    const admins = Object.entries(compose.services).filter(([, service]) => service.environment?.DATABASE_URL?.startsWith('postgres://postgres:'));
+    expect(admins.map(([name]) => name)).toEqual(['setup']);
+    expect(compose.services.setup?.environment?.TOKENIZATION_DATABASE_PASSWORD).toBeDefined();
   });
 
   it('starts the entry point the build produces for the service', () => {

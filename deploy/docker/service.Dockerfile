@@ -18,7 +18,7 @@ ENV NODE_ENV=production SERVICE_ENTRY=dist/services/${SERVICE}/src/main.js
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json tsconfig.base.json ./
-COPY scripts/platform/register-paths.cjs scripts/platform/provision-topics.mjs ./scripts/platform/
+COPY scripts/platform/register-paths.cjs scripts/platform/provision-topics.mjs scripts/platform/services.mjs scripts/platform/database-roles.mjs scripts/platform/bootstrap-database.mjs ./scripts/platform/
 RUN test -f "$SERVICE_ENTRY"
 USER node
 CMD ["sh", "-c", "exec node -r ./scripts/platform/register-paths.cjs \"$SERVICE_ENTRY\""]

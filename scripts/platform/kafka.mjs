@@ -70,7 +70,8 @@ export async function startKafka({ dataDir, libsDir, port = 9092, controllerPort
     `-Dlog4j2.configurationFile=${log4jConfigPath}`,
   ];
   if (!existsSync(join(dataDir, 'logs', 'meta.properties'))) {
-    const clusterId = randomBytes(16).toString('base64url');
+    // Kafka's own ids never start with '-' (one in 64 base64url ids would, and read as an option).
+    const clusterId = randomBytes(16).toString('base64url').replace(/^-/, 'A');
     const format = spawnSync(
       'java',
       [...javaOptions, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesPath],

@@ -6,6 +6,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { bootstrapDatabaseRoles, loadOrCreateDatabasePasswords } from './database-roles.mjs';
 import { startKafka } from './kafka.mjs';
 import { startLoadBalancer } from './load-balancer.mjs';
 import { portOpen } from './ports.mjs';
@@ -146,6 +147,11 @@ export async function startPlatform(options = {}) {
     const postgres = await ensurePostgres({ url: options.databaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/dirigen', dataDir, log });
     stack.push(postgres.stop);
     log(`[platform] PostgreSQL: ${postgres.embedded ? 'embedded, ' : ''}${new URL(postgres.url).host}${new URL(postgres.url).pathname}`);
+    // The admin URL stops here: each service and its migrations connect as the service's own role.
+    // databaseEnv replaces baseEnv's admin DATABASE_URL in every child's env (undefined, so none,
+    // for a service without a database: spawn drops undefined values).
+    const serviceDatabaseUrls = await bootstrapDatabaseRoles(postgres.url, loadOrCreateDatabasePasswords(dataDir));
+    const databaseEnv = (definition) => ({ DATABASE_URL: serviceDatabaseUrls[definition.name] });
     await provisionTopics(brokers);
 
     const port = (definition, index) => definition.basePort + portOffset + index;
@@ -168,7 +174,7 @@ export async function startPlatform(options = {}) {
       ...options.extraEnv,
     };
     const seedMerchant = (merchantId, merchantApiKey) =>
-      Promise.all(serviceDefinitions.filter((definition) => definition.migrates).map((definition) => runMigrations(definition, baseEnv, merchantId, merchantApiKey)));
+      Promise.all(serviceDefinitions.filter((definition) => definition.migrates).map((definition) => runMigrations(definition, { ...baseEnv, ...databaseEnv(definition) }, merchantId, merchantApiKey)));
     await seedMerchant(devMerchantId, apiKey);
     log(`[platform] migrations applied; merchant ${devMerchantId} seeded`);
 
@@ -179,6 +185,7 @@ export async function startPlatform(options = {}) {
         const instance = count > 1 ? `${definition.name}-${index + 1}` : definition.name;
         const env = {
           ...baseEnv,
+          ...databaseEnv(definition),
           PORT: String(port(definition, index)),
           DIRIGEN_INSTANCE: instance,
           ...(definition.name in secrets.vaultCallers ? { VAULT_CALLER_SECRET: secrets.vaultCallers[definition.name] } : {}),
@@ -199,7 +206,9 @@ export async function startPlatform(options = {}) {
       merchantId: devMerchantId,
       simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
       processes,
+      /** The admin URL (superuser in local mode); services use `serviceDatabaseUrls`. */
       databaseUrl: postgres.url,
+      serviceDatabaseUrls,
       brokers,
       dataDir,
       /** Registers another merchant with its secret key and every service's defaults. */

@@ -39,7 +39,10 @@ export async function migrateServiceDatabase(options: ServiceDatabaseOptions): P
   const bootstrap = createServiceDataSource({ ...options, migrations: [] });
   await bootstrap.initialize();
   try {
-    await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(options.schema)}`);
+    // A service role has no CREATE on the database (the bootstrap made its schema for it), and
+    // PostgreSQL checks that right before IF NOT EXISTS: look first, create only when missing.
+    const existing: unknown[] = await bootstrap.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [options.schema]);
+    if (existing.length === 0) await bootstrap.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(options.schema)}`);
   } finally {
     await bootstrap.destroy();
   }

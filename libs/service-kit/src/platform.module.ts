@@ -138,7 +138,11 @@ export class PlatformModule {
               applicationName: config.instance,
               poolSizeMax: options.poolSizeMax,
             });
-            return dataSource.initialize();
+            await dataSource.initialize();
+            // Its own role confines a service to its schema; a superuser reads every one, the vault's included.
+            const [role] = (await dataSource.query('SELECT current_user AS name, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user')) as { name: string; superuser: boolean }[];
+            if (role?.superuser) logger.warn({ role: role.name }, 'connected to PostgreSQL as a superuser: give this service its own role (README, Database roles)');
+            return dataSource;
           },
         },
         {

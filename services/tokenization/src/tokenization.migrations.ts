@@ -66,4 +66,9 @@ export const tokenizationMigrations = [
     'UPDATE vault.cards SET data_key_version = 0',
     'CREATE INDEX cards_merchant_data_key_version ON vault.cards (merchant_id, data_key_version)',
   ]),
+  // Row triggers do not fire on TRUNCATE, which the owner (dirigen_vault) may run: refuse it too.
+  sqlMigration('VaultAuditNoTruncate1795795300000', [
+    `CREATE TRIGGER detokenize_audit_no_truncate BEFORE TRUNCATE ON vault.detokenize_audit
+       FOR EACH STATEMENT EXECUTE FUNCTION vault.refuse_audit_change()`,
+  ]),
 ];
