@@ -1,10 +1,25 @@
 import { join, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cardPayment } from './support/api';
 
 const repoRoot = resolve(process.cwd());
 const dataDir = join(repoRoot, '.data/test/restart');
+const serverUrl = 'postgres://postgres@127.0.0.1:5432';
+const database = 'dirigen_restart';
+
+/** A fresh database, like the fresh data dir: nothing left from an earlier run (or an earlier schema) may help or hinder. */
+async function recreateDatabase(): Promise<void> {
+  const client = new pg.Client({ connectionString: `${serverUrl}/postgres` });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${database}`);
+  } finally {
+    await client.end();
+  }
+}
 
 interface Platform {
   apiUrl: string;
@@ -19,7 +34,7 @@ async function start(): Promise<Platform> {
   const brokers = process.env.KAFKA_BROKERS;
   delete process.env.KAFKA_BROKERS;
   try {
-    return await startPlatform({ dataDir, intakePort: 28080, kafkaPort: 29192, portOffset: 20_000, replicas: 1, databaseUrl: 'postgres://postgres@127.0.0.1:5432/dirigen_restart', echo: false, log: () => {} });
+    return await startPlatform({ dataDir, intakePort: 28080, kafkaPort: 29192, portOffset: 20_000, replicas: 1, databaseUrl: `${serverUrl}/${database}`, echo: false, log: () => {} });
   } finally {
     process.env.KAFKA_BROKERS = brokers;
   }
@@ -42,6 +57,7 @@ afterAll(async () => {
 describe('the platform keeps its state across a restart', () => {
   it('still has earlier payments, with their timelines, after stop and start', async () => {
     rmSync(dataDir, { recursive: true, force: true });
+    await recreateDatabase();
     running = await start();
     const created = await call(running, '/v1/payments', cardPayment({ amount: 4321 }));
     expect(created.body.status).toBe('succeeded');
