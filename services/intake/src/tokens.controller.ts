@@ -6,7 +6,7 @@ import { IsDefined, IsObject, ValidateNested } from 'class-validator';
 import { ApiKeyGuard, type AuthenticatedRequest } from './api-key.guard';
 import { CardDto } from './create-payment.dto';
 import { VAULT_CLIENT } from './payment-intake';
-import type { VaultClient } from './vault-client';
+import type { VaultClient } from '@dirigen/vault-client';
 
 class CreateTokenDto {
   @IsDefined() @IsObject() @ValidateNested() @Type(() => CardDto) card!: CardDto;
