@@ -186,13 +186,18 @@ export class CardVault {
   }
 
   /** The authorization that needed the security code is recorded: erase it (PCI DSS 3.3.1). */
-  async releaseCvc(caller: CallerCredential, merchantId: string, token: string, paymentId?: string): Promise<void> {
+  async releaseCvc(caller: CallerCredential, merchantId: string, token: string): Promise<void> {
     this.authorize(caller, 'detokenize');
     // From now on the card is on file: later payments with the token go without a security code.
     const [, updated]: [unknown[], number] = await this.dataSource.query('UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
-    if (updated === 0) return;
-    this.cvcs.erase(token);
-    if (paymentId === undefined) return;
+    if (updated > 0) this.cvcs.erase(token);
+  }
+
+  /** The authorization of one payment with a saved card is recorded: erase the code held for it, and the record of the hold. */
+  async releaseHeldSecurityCode(caller: CallerCredential, merchantId: string, token: string, paymentId: string): Promise<void> {
+    this.authorize(caller, 'detokenize');
+    const [owned]: unknown[] = await this.dataSource.query('SELECT 1 FROM vault.cards WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
+    if (!owned) return;
     this.cvcs.eraseForPayment(token, paymentId);
     await this.dataSource.query('DELETE FROM vault.security_code_holds WHERE token = $1 AND payment_id = $2', [token, paymentId]);
   }

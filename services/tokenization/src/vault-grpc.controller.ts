@@ -81,7 +81,9 @@ export class VaultGrpcController {
   releaseSecurityCode(request: vaultV1.ReleaseSecurityCodeRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.ReleaseSecurityCodeResponseSchema>> {
     return this.serve('ReleaseSecurityCode', async () => {
       const { merchantId, token, paymentId } = validated(ReleaseSecurityCodeRules, request);
-      await this.vault.releaseCvc(credentialOf(metadata), merchantId, token, paymentId || undefined);
+      const caller = credentialOf(metadata);
+      await this.vault.releaseCvc(caller, merchantId, token);
+      if (paymentId) await this.vault.releaseHeldSecurityCode(caller, merchantId, token, paymentId);
       return {};
     });
   }
