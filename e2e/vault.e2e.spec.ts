@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { VaultUnavailableError } from '@dirigen/vault-client';
 import { describe, expect, it } from 'vitest';
 import { api, cardPayment, eventually, platform, sql } from './support/api';
-import { rawVaultCall, vaultAs } from './support/vault';
+import { rawVaultCall, vaultAs, vaultSecretOf } from './support/vault';
 
 const gateway = vaultAs('gateway');
 const intake = vaultAs('intake');
@@ -100,7 +100,7 @@ describe('the vault', () => {
     } finally {
       await client.end();
     }
-    const answer = await rawVaultCall('Detokenize', { merchantId: platform.merchantId, token, purpose: 'probe' }, { 'x-dirigen-caller': 'gateway', authorization: `Bearer ${secretOf('gateway')}` });
+    const answer = await rawVaultCall('Detokenize', { merchantId: platform.merchantId, token, purpose: 'probe' }, { 'x-dirigen-caller': 'gateway', authorization: `Bearer ${vaultSecretOf('gateway')}` });
     expect(answer).toMatchObject({ code: status.DATA_LOSS, trailers: { 'dirigen-vault-error': 'integrity_failure' } });
     expect(JSON.stringify(answer)).not.toMatch(/4242/);
     await expect(gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: '' })).rejects.toMatchObject({ code: 'integrity_failure' });
@@ -183,7 +183,3 @@ describe('the vault', () => {
     expect(afterRestart).toMatchObject({ ok: false, code: 'cvc_expired' });
   }, 120_000);
 });
-
-function secretOf(caller: string): string {
-  return (JSON.parse(readFileSync(join(platform.dataDir, 'secrets.json'), 'utf8')) as { vaultCallers: Record<string, string> }).vaultCallers[caller]!;
-}

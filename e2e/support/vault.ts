@@ -7,6 +7,11 @@ import { afterAll } from 'vitest';
 import { platform } from './api';
 
 const secrets = JSON.parse(readFileSync(join(platform.dataDir, 'secrets.json'), 'utf8')) as { vaultCallers: Record<string, string> };
+
+/** A caller's real vault secret, as the platform launcher generated it. */
+export function vaultSecretOf(caller: VaultCaller): string {
+  return secrets.vaultCallers[caller]!;
+}
 const clients: { close(): void }[] = [];
 afterAll(() => clients.forEach((client) => client.close()));
 

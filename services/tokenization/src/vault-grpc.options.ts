@@ -5,6 +5,8 @@ import { vaultMessageSizeMaxBytes } from '@dirigen/vault-client';
 
 /** Calls served at once on one connection; more wait in HTTP/2 flow control instead of piling up in memory. */
 export const vaultConcurrentCallsMax = 1_000;
+/** Caller name and bearer secret, plus trace context: a few hundred bytes. */
+export const vaultMetadataSizeMaxBytes = 8 * 1024;
 /** Clients ping only while calls are in flight, every 30 s; closer pings than this are abuse. */
 export const vaultPingIntervalMinMs = 10_000;
 
@@ -21,7 +23,7 @@ export function vaultGrpcOptions(port: number): GrpcOptions {
       packageDefinition: { [vaultV1.VaultService.typeName]: grpcServiceDefinition(vaultV1.VaultService) },
       maxReceiveMessageLength: vaultMessageSizeMaxBytes,
       maxSendMessageLength: vaultMessageSizeMaxBytes,
-      maxMetadataSize: 8 * 1024,
+      maxMetadataSize: vaultMetadataSizeMaxBytes,
       keepalive: { keepaliveTimeMs: 60_000, keepaliveTimeoutMs: 10_000, http2MinPingIntervalWithoutDataMs: vaultPingIntervalMinMs, http2MaxPingStrikes: 2 },
       channelOptions: { 'grpc.max_concurrent_streams': vaultConcurrentCallsMax },
       // In-flight calls finish on shutdown (the HTTP app closes alongside).
