@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { status } from '@grpc/grpc-js';
 import { cardPayment, eventually, platform, sql, testCards } from './support/api';
 import { CardDataScanner, describeFinding, dumpDatabase, luhnValid, readEveryKafkaMessage, readServiceLogs, type ScanUnit } from './support/card-data-scan';
+import { rawVaultCall } from './support/vault';
 
 const amex = '378282246310005';
 const luhnInvalid = '4242424242424241';
@@ -18,7 +20,6 @@ interface RequestOptions {
   rawBody?: string;
   key?: string | null;
   headers?: Record<string, string>;
-  url?: string;
 }
 
 interface Exchange {
@@ -31,11 +32,11 @@ interface Exchange {
 const exchanges: Exchange[] = [];
 const paymentIds = new Map<string, string>();
 
-/** Sends a request as a merchant (or an intruder) would, keeping the raw answer for the scan. */
+/** Sends a request as a merchant (or one without a valid key) would, keeping the raw answer for the scan. */
 async function exchange(request: string, path: string, options: RequestOptions = {}): Promise<Exchange> {
   const key = options.key === undefined ? platform.apiKey : options.key;
   const hasBody = options.body !== undefined || options.rawBody !== undefined;
-  const response = await fetch(options.url ?? `${platform.apiUrl}${path}`, {
+  const response = await fetch(`${platform.apiUrl}${path}`, {
     method: hasBody ? 'POST' : 'GET',
     headers: { ...(key !== null ? { authorization: `Bearer ${key}` } : {}), ...(hasBody ? { 'content-type': 'application/json' } : {}), ...options.headers },
     body: options.rawBody ?? (options.body !== undefined ? JSON.stringify(options.body) : undefined),
@@ -93,13 +94,17 @@ async function driveCardTraffic(): Promise<void> {
     expect(refused.status, `${name}: ${refused.body}`).toBeGreaterThanOrEqual(400);
     expect(refused.status, `${name}: ${refused.body}`).toBeLessThan(500);
   }
-  const vault = platform.processes.find((process) => process.name === 'tokenization')!;
-  const intruder = await exchange('POST an unauthenticated tokenize call to the vault', '', {
-    url: `http://127.0.0.1:${vault.port}/internal/v1/tokens`,
-    body: { merchant_id: platform.merchantId, card: { number: testCards.visa, exp_month: 12, exp_year: 2030, cvc: '123' } },
-    key: null,
-  });
-  expect(intruder.status).toBe(401);
+  const saved = await exchange('POST a card to save', '/v1/tokens', { body: { card: { number: testCards.visa, exp_month: 12, exp_year: 2030, cvc: '123' } } });
+  const token = JSON.parse(saved.body).id as string;
+  for (const [name, cvc] of [['a saved card', undefined], ['a saved card with a payment-time security code', '456']] as const) {
+    const paid = await exchange(`POST ${name}`, '/v1/payments', { body: { amount: 1200, currency: 'USD', payment_method: { type: 'card', token, ...(cvc ? { cvc } : {}) } } });
+    expect(paid.status, `${name}: ${paid.body}`).toBeOneOf([201, 202]);
+    paymentIds.set(name, JSON.parse(paid.body).id);
+  }
+  // The vault's only way in is gRPC: an intruder without a credential gets nothing back, not even an echo.
+  const intruder = await rawVaultCall('Tokenize', { merchantId: platform.merchantId, card: { number: testCards.visa, expMonth: 12, expYear: 2030, cvc: '123' } });
+  exchanges.push({ request: 'gRPC Tokenize without a credential', status: intruder.code, headers: JSON.stringify(intruder.trailers), body: intruder.details });
+  expect(intruder.code).toBe(status.UNAUTHENTICATED);
 }
 
 /** Waits for every payment to be final, every outbox published and every service caught up, then for the logs to flush. */
@@ -225,7 +230,7 @@ describe('card numbers exist only inside the vault (PCI DSS)', () => {
       expect(scanAll(units, 'database')).toEqual([]);
     });
 
-    it('finds none in any HTTP response, success or error, headers or body', () => {
+    it('finds none in any HTTP or gRPC response, success or error, headers or body', () => {
       expect(exchanges.length).toBeGreaterThan(payments.length + refusals.length);
       const units = exchanges.flatMap(({ request, status, headers, body }) => [
         { source: `http ${request} → ${status} headers`, text: headers },

@@ -10,10 +10,20 @@ interface Span {
   spanId: string;
   parentSpanId: string;
   name: string;
+  kind: number;
+}
+
+/** OTLP span kinds, and the span name prefix OpenTelemetry's gRPC instrumentation gives vault calls. */
+const spanKindServer = 2;
+const spanKindClient = 3;
+const vaultService = 'grpc.dirigen.vault.v1.VaultService';
+
+function vaultServerSpans(spans: Span[]): Span[] {
+  return spans.filter((span) => span.service === 'tokenization' && span.kind === spanKindServer && span.name.startsWith(`${vaultService}/`));
 }
 
 describe('operating the platform', () => {
-  it('makes one payment one trace across HTTP, Kafka and every service, down to the PSP call', async () => {
+  it('makes one payment one trace across HTTP, Kafka, gRPC and every service, down to the PSP call', async () => {
     const created = await api('/v1/payments', { body: cardPayment() });
     expect(created.body.status).toBe('succeeded');
     // The services tag their spans with the payment id: find this payment's trace by it.
@@ -28,11 +38,19 @@ describe('operating the platform', () => {
       const spans = (await (await fetch(`${platform.collectorUrl}/spans?traceId=${traceId}`)).json()) as Span[];
       seen = spans;
       const services = new Set(spans.map((span) => span.service));
-      return ['intake', 'tokenization', 'fraud', 'routing', 'gateway'].every((service) => services.has(service)) && orphans(spans).length <= 1 ? spans : undefined;
+      const vaultCalls = vaultServerSpans(spans).map((span) => span.name);
+      const complete = ['intake', 'tokenization', 'fraud', 'routing', 'gateway'].every((service) => services.has(service)) && vaultCalls.includes(`${vaultService}/Detokenize`);
+      return complete && orphans(spans).length <= 1 ? spans : undefined;
     }).catch((error: Error) => {
       throw new Error(`${error.message}; spans seen: ${JSON.stringify(seen.map(({ service, name, spanId, parentSpanId }) => ({ service, name, spanId, parentSpanId })))}`);
     });
     expect(trace.some((span) => span.service === 'gateway' && span.name.startsWith('authorize stripe'))).toBe(true);
+    // The vault is reached over gRPC: intake's Tokenize and the gateway's Detokenize are server spans
+    // of the vault, each the child of its caller's client span.
+    const parentOf = (span: Span) => trace.find((candidate) => candidate.spanId === span.parentSpanId);
+    const byMethod = new Map(vaultServerSpans(trace).map((span) => [span.name, span]));
+    expect(parentOf(byMethod.get(`${vaultService}/Tokenize`)!)).toMatchObject({ service: 'intake', kind: spanKindClient, name: `${vaultService}/Tokenize` });
+    expect(parentOf(byMethod.get(`${vaultService}/Detokenize`)!)).toMatchObject({ service: 'gateway', kind: spanKindClient, name: `${vaultService}/Detokenize` });
     // The JSON log line intake wrote for the payment carries the same trace id.
     const logLines = platform.processes
       .filter((entry) => entry.name === 'intake')

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { api, cardPayment, platform, sql, testCards } from './support/api';
+import { api, cardPayment, eventually, platform, sql, testCards } from './support/api';
+import { vaultAs } from './support/vault';
 
 const card = { number: testCards.visa, exp_month: 12, exp_year: 2030, cvc: '123' };
 
@@ -13,8 +14,8 @@ async function vaultCards(): Promise<number> {
   return Number(count);
 }
 
-function tokenPayment(token: string) {
-  return { amount: 1500, currency: 'USD', payment_method: { type: 'card', token } };
+function tokenPayment(token: string, cvc?: string) {
+  return { amount: 1500, currency: 'USD', payment_method: { type: 'card', token, ...(cvc !== undefined ? { cvc } : {}) } };
 }
 
 describe('saved cards (POST /v1/tokens) and payments with a token', () => {
@@ -62,6 +63,33 @@ describe('saved cards (POST /v1/tokens) and payments with a token', () => {
     expect(invalid).toMatchObject({ status: 402, body: { error: { type: 'card_error', code: 'invalid_number', param: 'card.number' } } });
     const both = await api('/v1/payments', { body: { ...cardPayment(), payment_method: { type: 'card', card, token: 'tok_x' } } });
     expect(both).toMatchObject({ status: 400, body: { error: { code: 'parameter_conflict' } } });
+  });
+
+  it('pays with the token and a security code given at payment time, then erases that code', async () => {
+    const { body: token } = await saveCard();
+    expect((await api('/v1/payments', { body: tokenPayment(token.id) })).body.status).toBe('succeeded');
+    const paid = await api('/v1/payments', { body: tokenPayment(token.id, '321') });
+    expect(paid.body).toMatchObject({ status: 'succeeded', amount_captured: 1500, payment_method: { card: { last4: '4242' } } });
+    // The hold was recorded (never the code), and released once the gateway recorded the attempt.
+    await eventually(async () => ((await sql('SELECT 1 FROM vault.security_code_holds WHERE token = $1', [token.id])).length === 0 ? true : undefined));
+    const detokenized = await vaultAs('gateway').detokenize({ merchantId: platform.merchantId, token: token.id, paymentId: paid.body.id, purpose: 'probe' });
+    expect(detokenized.ok && Object.keys(detokenized.card).sort()).toEqual(['expMonth', 'expYear', 'number']);
+    const [audit] = await sql("SELECT outcome FROM vault.detokenize_audit WHERE payment_id = $1 AND purpose = 'authorization'", [paid.body.id]);
+    expect(audit).toEqual({ outcome: 'released' });
+  });
+
+  it("refuses a payment-time security code of the wrong length for the card's brand, naming the field, without a payment", async () => {
+    const { body: token } = await saveCard();
+    const [{ count: before }] = await sql('SELECT count(*) FROM intake.payments');
+    const wrong = await api('/v1/payments', { body: tokenPayment(token.id, '1234') });
+    expect(wrong).toMatchObject({ status: 402, body: { error: { type: 'card_error', code: 'invalid_cvc', param: 'payment_method.cvc' } } });
+    const malformed = await api('/v1/payments', { body: tokenPayment(token.id, '12') });
+    expect(malformed).toMatchObject({ status: 400, body: { error: { param: 'payment_method.cvc' } } });
+    const withCard = await api('/v1/payments', { body: { ...cardPayment(), payment_method: { type: 'card', card, cvc: '123' } } });
+    expect(withCard).toMatchObject({ status: 400, body: { error: { code: 'parameter_conflict', param: 'payment_method.cvc' } } });
+    const [{ count: after }] = await sql('SELECT count(*) FROM intake.payments');
+    expect(after).toBe(before);
+    expect(await sql('SELECT 1 FROM vault.security_code_holds WHERE token = $1', [token.id])).toEqual([]);
   });
 });
 

@@ -27,8 +27,8 @@ async function saveCard(key = platform.apiKey) {
   return saved.body.id as string;
 }
 
-function tokenPayment(token: string) {
-  return { amount: 990, currency: 'USD', payment_method: { type: 'card', token } };
+function tokenPayment(token: string, cvc?: string) {
+  return { amount: 990, currency: 'USD', payment_method: { type: 'card', token, ...(cvc ? { cvc } : {}) } };
 }
 
 /** Payments (new cards and saved ones, two merchants) until `stop()`; every answer kept. */
@@ -99,7 +99,7 @@ describe('vault keys', () => {
     }
   });
 
-  it('fails a saved-card payment with cvc_expired when the vault restarted between saving and paying, and never charges', async () => {
+  it('fails a saved-card payment with cvc_expired when the vault restarted between saving and paying, never charges, and pays once the code is given again', async () => {
     const token = await saveCard();
     const pid = pidOf('tokenization');
     process.kill(pid, 'SIGKILL');
@@ -114,5 +114,8 @@ describe('vault keys', () => {
     const again = await api('/v1/payments', { body: tokenPayment(token) });
     expect(again.body).toMatchObject({ status: 'failed', failure_code: 'cvc_expired' });
     expect((await simulatorStats()).requests_served).toBe(pspBefore.requests_served);
+    // Once the customer gives the code again, the card pays, and from then on it is on file.
+    expect((await api('/v1/payments', { body: tokenPayment(token, '321') })).body).toMatchObject({ status: 'succeeded' });
+    expect((await api('/v1/payments', { body: tokenPayment(token) })).body).toMatchObject({ status: 'succeeded' });
   });
 });

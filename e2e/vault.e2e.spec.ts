@@ -1,23 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { VaultUnavailableError } from '@dirigen/vault-client';
 import { describe, expect, it } from 'vitest';
-import { api, cardPayment, platform, sql } from './support/api';
+import { api, cardPayment, eventually, platform, sql } from './support/api';
+import { rawVaultCall, vaultAs, vaultSecretOf } from './support/vault';
 
-const secrets = JSON.parse(readFileSync(join(platform.dataDir, 'secrets.json'), 'utf8')) as { vaultCallers: Record<string, string> };
-const vaultUrl = `http://127.0.0.1:${platform.processes.find((entry) => entry.name === 'tokenization')!.port}`;
-
-async function vault(path: string, body: unknown, caller?: { name: string; secret: string }) {
-  const response = await fetch(`${vaultUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(caller ? { 'x-dirigen-caller': caller.name, authorization: `Bearer ${caller.secret}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
-}
-
-const gateway = () => ({ name: 'gateway', secret: secrets.vaultCallers.gateway! });
-const intake = () => ({ name: 'intake', secret: secrets.vaultCallers.intake! });
+const gateway = vaultAs('gateway');
+const intake = vaultAs('intake');
+const auditor = vaultAs('auditor');
 
 async function tokenOfNewPayment(): Promise<{ token: string; paymentId: string }> {
   const created = await api('/v1/payments', { body: cardPayment({ capture_method: 'manual' }) });
@@ -25,11 +16,24 @@ async function tokenOfNewPayment(): Promise<{ token: string; paymentId: string }
   return { token: row!.token, paymentId: created.body.id };
 }
 
+/** A saved card whose security code was used once already: on file, without a code. */
+async function cardOnFile(): Promise<string> {
+  const saved = await api('/v1/tokens', { body: { card: { number: '4242424242424242', exp_month: 12, exp_year: 2030, cvc: '123' } } });
+  const first = await api('/v1/payments', { body: { amount: 700, currency: 'USD', payment_method: { type: 'card', token: saved.body.id } } });
+  expect(first.body.status).toBe('succeeded');
+  await eventually(async () => ((await sql('SELECT 1 FROM vault.cards WHERE token = $1 AND NOT cvc_supplied', [saved.body.id])).length ? true : undefined));
+  return saved.body.id as string;
+}
+
 /** The audit trail of this test's own calls (purpose `probe`), after the gateway's authorization ones. */
 async function auditOutcomes(token: string): Promise<{ caller: string; outcome: string }[]> {
   const rows = await sql<{ caller: string; outcome: string; purpose: string }>('SELECT caller, outcome, purpose FROM vault.detokenize_audit WHERE token = $1 ORDER BY id', [token]);
   expect(rows[0]).toMatchObject({ caller: 'gateway', purpose: 'authorization', outcome: 'released' });
   return rows.filter((row) => row.purpose === 'probe').map(({ caller, outcome }) => ({ caller, outcome }));
+}
+
+function pidOf(instance: string): number {
+  return Number(readFileSync(join(platform.dataDir, 'run', `${instance}.pid`), 'utf8'));
 }
 
 describe('the vault', () => {
@@ -51,12 +55,21 @@ describe('the vault', () => {
     expect(theirs.body.payment_method.card.fingerprint).not.toBe(mine.body.payment_method.card.fingerprint);
   });
 
-  it('refuses to detokenize without a credential, or for a caller that may only tokenize, and audits both refusals', async () => {
+  it('has no HTTP way in any more: the internal API answers 404 on the vault HTTP port', async () => {
+    const vaultHttp = platform.processes.find((entry) => entry.name === 'tokenization')!;
+    const response = await fetch(`http://127.0.0.1:${vaultHttp.port}/internal/v1/detokenize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(404);
+  });
+
+  it('refuses to detokenize without a credential, with a wrong secret, or for a caller that may only tokenize, and audits every refusal', async () => {
     const { token, paymentId } = await tokenOfNewPayment();
-    const request = { merchant_id: platform.merchantId, token, purpose: 'probe', payment_id: paymentId };
-    expect(await vault('/internal/v1/detokenize', request)).toMatchObject({ status: 401, body: { error: { type: 'authentication_error' } } });
-    expect(await vault('/internal/v1/detokenize', request, { name: 'gateway', secret: 'not-the-gateway-secret' })).toMatchObject({ status: 401 });
-    expect(await vault('/internal/v1/detokenize', request, intake())).toMatchObject({ status: 403, body: { error: { code: 'caller_forbidden' } } });
+    const request = { merchantId: platform.merchantId, token, purpose: 'probe', paymentId };
+    const intruder = await rawVaultCall('Detokenize', request);
+    expect(intruder).toMatchObject({ code: status.UNAUTHENTICATED, trailers: { 'dirigen-vault-error': 'caller_unauthenticated' } });
+    await expect(vaultAs('gateway', 'not-the-gateway-secret').detokenize(request)).rejects.toMatchObject({ code: 'caller_unauthenticated', grpcStatus: status.UNAUTHENTICATED });
+    const forbidden = intake.detokenize(request);
+    await expect(forbidden).rejects.toBeInstanceOf(VaultUnavailableError);
+    await expect(forbidden).rejects.toMatchObject({ code: 'caller_forbidden', grpcStatus: status.PERMISSION_DENIED });
     expect(await auditOutcomes(token)).toEqual([
       { caller: '(none)', outcome: 'refused_unauthorized' },
       { caller: 'gateway', outcome: 'refused_unauthorized' },
@@ -64,11 +77,16 @@ describe('the vault', () => {
     ]);
   });
 
+  it('refuses a request outside its limits before acting on it, naming the field', async () => {
+    const answer = await rawVaultCall('Detokenize', { merchantId: platform.merchantId, token: 'x'.repeat(65), purpose: 'probe' }, { 'x-dirigen-caller': 'gateway', authorization: 'Bearer whatever' });
+    expect(answer).toMatchObject({ code: status.INVALID_ARGUMENT, trailers: { 'dirigen-vault-error': 'invalid_request', 'dirigen-vault-field': 'token' } });
+  });
+
   it("makes merchant A's token useless to merchant B: not found, and audited", async () => {
     const { token } = await tokenOfNewPayment();
-    const response = await vault('/internal/v1/detokenize', { merchant_id: platform.otherMerchant.id, token, purpose: 'probe' }, gateway());
-    expect(response.status).toBe(404);
-    expect(JSON.stringify(response.body)).not.toMatch(/4242424242424242/);
+    const result = await gateway.detokenize({ merchantId: platform.otherMerchant.id, token, purpose: 'probe', paymentId: '' });
+    expect(result).toEqual({ ok: false, code: 'token_not_found', message: expect.any(String) });
+    expect(JSON.stringify(result)).not.toMatch(/4242424242424242/);
     expect(await auditOutcomes(token)).toEqual([{ caller: 'gateway', outcome: 'not_found' }]);
   });
 
@@ -82,39 +100,86 @@ describe('the vault', () => {
     } finally {
       await client.end();
     }
-    const response = await vault('/internal/v1/detokenize', { merchant_id: platform.merchantId, token, purpose: 'probe' }, gateway());
-    expect(response).toMatchObject({ status: 500, body: { error: { code: 'vault_integrity_failure' } } });
-    expect(await auditOutcomes(token)).toEqual([{ caller: 'gateway', outcome: 'integrity_failure' }]);
+    const answer = await rawVaultCall('Detokenize', { merchantId: platform.merchantId, token, purpose: 'probe' }, { 'x-dirigen-caller': 'gateway', authorization: `Bearer ${vaultSecretOf('gateway')}` });
+    expect(answer).toMatchObject({ code: status.DATA_LOSS, trailers: { 'dirigen-vault-error': 'integrity_failure' } });
+    expect(JSON.stringify(answer)).not.toMatch(/4242/);
+    await expect(gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: '' })).rejects.toMatchObject({ code: 'integrity_failure' });
+    expect(await auditOutcomes(token)).toEqual([
+      { caller: 'gateway', outcome: 'integrity_failure' },
+      { caller: 'gateway', outcome: 'integrity_failure' },
+    ]);
   });
 
   it('erases the card security code once the attempt that used it is recorded', async () => {
     const created = await api('/v1/payments', { body: cardPayment() });
     expect(created.body.status).toBe('succeeded');
     const [row] = await sql<{ token: string }>("SELECT state->'payment'->'request'->'paymentMethod'->'card'->>'token' AS token FROM intake.payments WHERE id = $1", [created.body.id]);
-    // The gateway released the code after recording the attempt: the card is now on file, without it.
-    const again = await vault('/internal/v1/detokenize', { merchant_id: platform.merchantId, token: row!.token, purpose: 'probe' }, gateway());
-    expect(again.status).toBe(200);
-    expect(Object.keys(again.body).sort()).toEqual(['exp_month', 'exp_year', 'number']);
-    const [card] = await sql('SELECT cvc_supplied FROM vault.cards WHERE token = $1', [row!.token]);
-    expect(card).toEqual({ cvc_supplied: false });
+    // The gateway releases the code after recording the attempt: the card is now on file, without it.
+    await eventually(async () => ((await sql('SELECT 1 FROM vault.cards WHERE token = $1 AND NOT cvc_supplied', [row!.token])).length ? true : undefined));
+    const again = await gateway.detokenize({ merchantId: platform.merchantId, token: row!.token, purpose: 'probe', paymentId: created.body.id });
+    expect(again.ok).toBe(true);
+    expect(again.ok && Object.keys(again.card).sort()).toEqual(['expMonth', 'expYear', 'number']);
+  });
+
+  it('holds a security code for one payment only: another payment with the same token never gets it, and release erases it', async () => {
+    const token = await cardOnFile();
+    await intake.holdSecurityCode({ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_hold_a', cvc: '456' });
+    const forA = await gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: 'pay_e2e_hold_a' });
+    const forB = await gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: 'pay_e2e_hold_b' });
+    expect(forA.ok && forA.card.cvc).toBe('456');
+    expect(forB.ok && forB.card.cvc).toBeUndefined();
+    await gateway.releaseCvc({ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_hold_a' });
+    const afterRelease = await gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: 'pay_e2e_hold_a' });
+    expect(afterRelease.ok && afterRelease.card.cvc).toBeUndefined();
+    // Only intake may hold a code, and only for its merchant's token.
+    await expect(gateway.holdSecurityCode({ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_hold_c', cvc: '456' })).rejects.toMatchObject({ code: 'caller_forbidden' });
+    await expect(intake.holdSecurityCode({ merchantId: platform.otherMerchant.id, token, paymentId: 'pay_e2e_hold_c', cvc: '456' })).rejects.toMatchObject({ code: 'token_not_found' });
+    await expect(intake.holdSecurityCode({ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_hold_c', cvc: '4567' })).rejects.toMatchObject({ code: 'invalid_card', field: 'cvc', detail: 'invalid_cvc' });
   });
 
   it('lets only the auditor query the audit trail, by payment or token', async () => {
     const { token, paymentId } = await tokenOfNewPayment();
-    const auditor = { name: 'auditor', secret: secrets.vaultCallers.auditor! };
-    const byPayment = await vault('/internal/v1/audit-queries', { payment_id: paymentId }, auditor);
-    expect(byPayment.status).toBe(200);
-    expect(byPayment.body.data).toEqual([
-      { caller: 'gateway', merchant_id: platform.merchantId, token, purpose: 'authorization', payment_id: paymentId, outcome: 'released', at: expect.any(String) },
+    const byPayment = await auditor.queryAudit({ paymentId });
+    expect(byPayment).toEqual([
+      { caller: 'gateway', merchantId: platform.merchantId, token, purpose: 'authorization', paymentId, outcome: 'released', at: expect.any(Date) },
     ]);
-    expect((await vault('/internal/v1/audit-queries', { token }, auditor)).body.data).toHaveLength(1);
-    expect(await vault('/internal/v1/audit-queries', { token }, intake())).toMatchObject({ status: 403 });
-    expect(await vault('/internal/v1/audit-queries', { token }, gateway())).toMatchObject({ status: 403 });
-    expect(await vault('/internal/v1/audit-queries', {}, auditor)).toMatchObject({ status: 400, body: { error: { param: 'token' } } });
+    expect(await auditor.queryAudit({ token })).toHaveLength(1);
+    await expect(intake.queryAudit({ token })).rejects.toMatchObject({ code: 'caller_forbidden', grpcStatus: status.PERMISSION_DENIED });
+    await expect(gateway.queryAudit({ token })).rejects.toMatchObject({ code: 'caller_forbidden' });
+    await expect(auditor.queryAudit({})).rejects.toMatchObject({ code: 'invalid_request', field: 'token', grpcStatus: status.INVALID_ARGUMENT });
   });
 
   it('keeps the audit log append-only', async () => {
     await expect(sql('DELETE FROM vault.detokenize_audit WHERE id = (SELECT min(id) FROM vault.detokenize_audit)')).rejects.toThrow(/append-only/);
     await expect(sql("UPDATE vault.detokenize_audit SET outcome = 'x' WHERE id = (SELECT min(id) FROM vault.detokenize_audit)")).rejects.toThrow(/append-only/);
   });
+
+  it('rate-limits detokenize per caller (VAULT_DETOKENIZE_LIMITS gateway:100/200 in this suite), and audits the refusals', async () => {
+    const { token } = await tokenOfNewPayment();
+    const calls = 400;
+    const results = await Promise.allSettled(Array.from({ length: calls }, () => gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: '' })));
+    const limited = results.filter((result) => result.status === 'rejected' && (result.reason as VaultUnavailableError).code === 'rate_limited');
+    expect(limited.length).toBeGreaterThan(0);
+    expect(results.filter((result) => result.status === 'fulfilled').length).toBeGreaterThanOrEqual(100);
+    expect(limited.length + results.filter((result) => result.status === 'fulfilled').length).toBe(calls);
+    const [{ count }] = await sql<{ count: string }>("SELECT count(*) FROM vault.detokenize_audit WHERE token = $1 AND purpose = 'probe' AND outcome = 'refused_rate_limited'", [token]);
+    expect(Number(count)).toBe(limited.length);
+    // Let the bucket refill before the next suite's authorizations.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+  });
+
+  it('fails a held security code closed after a vault restart: cvc_expired, never the card without its code', async () => {
+    const token = await cardOnFile();
+    await intake.holdSecurityCode({ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_restart', cvc: '789' });
+    const pid = pidOf('tokenization');
+    process.kill(pid, 'SIGKILL');
+    // The supervisor restarts it, as Kubernetes would; its gRPC server is up before its HTTP health answers.
+    const vaultHttp = platform.processes.find((entry) => entry.name === 'tokenization')!;
+    await eventually(async () => {
+      if (pidOf('tokenization') === pid) return undefined;
+      return (await fetch(`http://127.0.0.1:${vaultHttp.port}/health`).then((response) => response.ok).catch(() => false)) || undefined;
+    }, 60_000, 250);
+    const afterRestart = await eventually(() => gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: 'pay_e2e_restart' }).catch(() => undefined), 15_000, 250);
+    expect(afterRestart).toMatchObject({ ok: false, code: 'cvc_expired' });
+  }, 120_000);
 });

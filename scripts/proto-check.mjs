@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Wire-compatibility gate for the event contracts in proto/.
 //
-//   node scripts/proto-check.mjs                    buf lint, then buf breaking against proto/baseline.binpb
+//   node scripts/proto-check.mjs                    buf lint, then buf breaking against proto/baseline.binpb, then (for the
+//                                                   repository's own proto/) that libs/contracts/src/gen is what buf generates now
 //   node scripts/proto-check.mjs --update-baseline  the same checks, then rewrite the baseline from the current schema
 //   options: --proto-dir <dir> (default proto/), --baseline <file> (default <proto-dir>/baseline.binpb)
 //
@@ -11,9 +12,10 @@
 // Offline by construction: the module has no remote deps, and google/protobuf/*.proto ship inside buf.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -46,14 +48,51 @@ function parseOptions(argv) {
 }
 
 /** Runs buf with its output passed through untouched; returns its exit status. */
-function buf(args) {
-  const result = spawnSync(process.execPath, [bufEntry, ...args], { stdio: 'inherit', timeout: bufTimeoutMs });
+function buf(args, env = process.env) {
+  const result = spawnSync(process.execPath, [bufEntry, ...args], { stdio: 'inherit', timeout: bufTimeoutMs, env });
   if (result.error) {
     console.error(`proto-check: could not run buf ${args[0]}: ${result.error.message}`);
     return 1;
   }
   // A null status means buf was killed (timeout or signal): a failure, never a pass.
   return result.status ?? 1;
+}
+
+/** Every file under `dir`, as relative paths. */
+function filesUnder(dir, prefix = '') {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name), join(prefix, entry.name)) : [join(prefix, entry.name)],
+  );
+}
+
+/**
+ * The services (de)serialize gRPC and Kafka messages with the TypeScript generated from proto/, not the
+ * .proto itself: a schema change without `npm run proto:generate` would put the old schema on the wire.
+ * Generates afresh into a temporary directory and compares file by file.
+ */
+function checkGeneratedCode(protoDir) {
+  const generatedDir = join(repoRoot, 'libs/contracts/src/gen');
+  const scratch = mkdtempSync(join(tmpdir(), 'dirigen-proto-generate-'));
+  try {
+    // The protoc-gen-es plugin pinned in package.json.
+    const env = { ...process.env, PATH: [join(repoRoot, 'node_modules/.bin'), process.env.PATH].join(delimiter) };
+    const status = buf(['generate', '--template', join(protoDir, 'buf.gen.yaml'), '-o', scratch, protoDir], env);
+    if (status !== 0) {
+      console.error('proto-check: buf generate failed');
+      return status;
+    }
+    const fresh = join(scratch, relative(repoRoot, generatedDir));
+    const names = [...new Set([...filesUnder(fresh), ...filesUnder(generatedDir)])].sort();
+    const stale = names.filter((name) => !existsSync(join(fresh, name)) || !existsSync(join(generatedDir, name)) || !readFileSync(join(fresh, name)).equals(readFileSync(join(generatedDir, name))));
+    if (stale.length > 0) {
+      console.error(`proto-check: ${display(generatedDir)} is not what the schema generates (${stale.join(', ')}); run npm run proto:generate`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 function display(path) {
@@ -111,7 +150,11 @@ function main() {
     return 0;
   }
 
-  console.log(`proto-check: ${display(protoDir)} passes lint and is wire-compatible with ${display(baseline)}`);
+  if (protoDir === join(repoRoot, 'proto')) {
+    const generatedStatus = checkGeneratedCode(protoDir);
+    if (generatedStatus !== 0) return generatedStatus;
+  }
+  console.log(`proto-check: ${display(protoDir)} passes lint and is wire-compatible with ${display(baseline)}${protoDir === join(repoRoot, 'proto') ? '; the generated code is current' : ''}`);
   return 0;
 }
 

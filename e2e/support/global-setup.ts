@@ -8,6 +8,8 @@ export interface PlatformUnderTest {
   apiKey: string;
   merchantId: string;
   simulatorUrl: string;
+  /** The vault's gRPC API, `host:port`. */
+  vaultGrpcAddress: string;
   collectorUrl: string;
   databaseUrl: string;
   brokers: string[];
@@ -49,6 +51,8 @@ export default async function setup(project: TestProject) {
       OTEL_BSP_SCHEDULE_DELAY: '200',
       LOG_LEVEL: 'info',
       VAULT_KEK_SHARES_DIR: kekSharesDir,
+      // Low enough that the vault suite can prove the limit with a few hundred calls; far above the suite's payment rate.
+      VAULT_DETOKENIZE_LIMITS: 'gateway:100/200',
     },
   });
   const otherMerchant = { id: 'mer_other', apiKey: `sk_test_other_${Date.now()}_e2e_merchant_b` };
@@ -58,6 +62,7 @@ export default async function setup(project: TestProject) {
     apiKey: platform.apiKey,
     merchantId: platform.merchantId,
     simulatorUrl: platform.simulatorUrl,
+    vaultGrpcAddress: platform.vaultGrpcAddress,
     collectorUrl: `http://127.0.0.1:${collectorPort}`,
     databaseUrl: platform.databaseUrl,
     brokers: platform.brokers,

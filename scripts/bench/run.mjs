@@ -1,7 +1,9 @@
 // `npm run bench`: drives the running platform (or starts one) with N card payments at concurrency C
 // against the PSP simulator at a fixed latency L, then calls the simulator directly the same way.
-// Prints throughput, end-to-end latency percentiles and the orchestration overhead; writes JSON to bench/results/.
+// Prints throughput, end-to-end latency percentiles and the orchestration overhead; then measures the vault's
+// gRPC API alone (tokenize, detokenize) through libs/vault-client. Writes JSON to bench/results/.
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +20,11 @@ const { values: args } = parseArgs({
     simulator: { type: 'string', default: process.env.DIRIGEN_SIMULATOR_URL ?? 'http://127.0.0.1:8090' },
     key: { type: 'string', default: process.env.DIRIGEN_DEV_API_KEY },
     replicas: { type: 'string', default: process.env.DIRIGEN_REPLICAS ?? '1' },
+    'vault-calls': { type: 'string', default: process.env.BENCH_VAULT_CALLS ?? '5000' },
+    'vault-concurrency': { type: 'string', default: process.env.BENCH_VAULT_CONCURRENCY ?? '32' },
+    'vault-address': { type: 'string', default: process.env.VAULT_GRPC_ADDRESS ?? '127.0.0.1:8083' },
+    // Detokenize is rate-limited per caller (2000/s, burst 4000 by default): lifted for the platform this bench starts, so the phase measures the vault, not the limiter.
+    'vault-detokenize-limits': { type: 'string', default: process.env.BENCH_VAULT_DETOKENIZE_LIMITS ?? 'gateway:1000000/1000000' },
   },
 });
 const payments = Number(args.payments);
@@ -25,6 +32,9 @@ const concurrency = Number(args.concurrency);
 const pspLatencyMs = Number(args['psp-latency']);
 const warmup = Number(args.warmup);
 const requestTimeoutMs = 30_000;
+const vaultCalls = Number(args['vault-calls']);
+const vaultConcurrency = Number(args['vault-concurrency']);
+const vaultCallTimeoutMs = 10_000;
 
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
@@ -113,6 +123,53 @@ async function runDirect(simulatorUrl, count) {
   return { wallMs, latencies, failures };
 }
 
+/** The vault's gRPC API through the shared client, from the compiled build (dist/), as the services use it. */
+function loadVaultClient() {
+  const require = createRequire(import.meta.url);
+  require(join(repoRoot, 'scripts/platform/register-paths.cjs'));
+  return require(join(repoRoot, 'dist/libs/vault-client/src/index.js')).VaultClient;
+}
+
+/** Tokenizes `vaultCalls` cards, then detokenizes as many times, each at `vaultConcurrency` calls in flight. */
+async function runVault({ address, dataDir, merchantId }) {
+  const VaultClient = loadVaultClient();
+  const { vaultCallers } = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8'));
+  const client = (caller) => new VaultClient({ address, caller, callerSecret: vaultCallers[caller], timeoutMs: vaultCallTimeoutMs });
+  const intake = client('intake');
+  const gateway = client('gateway');
+  const measure = async (task) => {
+    const latencies = [];
+    const failures = {};
+    const wallMs = await pool(vaultCalls, vaultConcurrency, async (index) => {
+      const startedAt = performance.now();
+      try {
+        await task(index);
+        latencies.push(performance.now() - startedAt);
+      } catch (error) {
+        failures[error.code ?? error.name] = (failures[error.code ?? error.name] ?? 0) + 1;
+      }
+    });
+    return { calls: vaultCalls, succeeded: latencies.length, failures, callsPerSecond: Math.round((latencies.length / wallMs) * 1000 * 10) / 10, latencyMs: summarize(latencies) };
+  };
+  try {
+    const tokens = [];
+    const card = { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' };
+    const tokenize = await measure(async (index) => {
+      tokens[index] = (await intake.tokenize(merchantId, card)).token;
+    });
+    const saved = tokens.filter(Boolean);
+    if (saved.length === 0) throw new Error(`no card was tokenized: ${JSON.stringify(tokenize.failures)}`);
+    const detokenize = await measure(async (index) => {
+      const result = await gateway.detokenize({ merchantId, token: saved[index % saved.length], paymentId: `pay_bench_${index}`, purpose: 'bench' });
+      if (!result.ok) throw Object.assign(new Error(result.message), { code: result.code });
+    });
+    return { tokenize, detokenize };
+  } finally {
+    intake.close();
+    gateway.close();
+  }
+}
+
 async function main() {
   let platform;
   let apiUrl = args.url;
@@ -122,9 +179,11 @@ async function main() {
     console.log(`[bench] nothing answers at ${apiUrl}; starting the platform (${args.replicas} replica(s) per consumer service)…`);
     const { buildProject, startPlatform } = await import(join(repoRoot, 'scripts/platform/platform.mjs'));
     buildProject();
-    platform = await startPlatform({ replicas: Number(args.replicas), echo: false, log: () => {} });
+    platform = await startPlatform({ replicas: Number(args.replicas), echo: false, log: () => {}, extraEnv: { VAULT_DETOKENIZE_LIMITS: args['vault-detokenize-limits'] } });
     ({ apiUrl, apiKey, simulatorUrl } = platform);
   }
+  const vaultAddress = platform?.vaultGrpcAddress ?? args['vault-address'];
+  const detokenizeLimits = platform ? args['vault-detokenize-limits'] : 'as configured by the running platform';
   if (!apiKey) throw new Error('no API key: set DIRIGEN_DEV_API_KEY or pass --key');
   try {
     await setSimulatorLatency(simulatorUrl, pspLatencyMs);
@@ -153,6 +212,12 @@ async function main() {
       },
     };
     result.ratio = { throughputOrchestratedToDirect: Math.round((result.orchestrated.paymentsPerSecond / result.direct.requestsPerSecond) * 1000) / 1000 };
+    if (vaultCalls > 0) {
+      if (!existsSync(join(repoRoot, 'dist/libs/vault-client/src/index.js'))) (await import(join(repoRoot, 'scripts/platform/platform.mjs'))).buildProject();
+      console.log(`[bench] the vault over gRPC: ${vaultCalls} tokenize then ${vaultCalls} detokenize calls at concurrency ${vaultConcurrency} (VAULT_DETOKENIZE_LIMITS ${detokenizeLimits})…`);
+      const measured = await runVault({ address: vaultAddress, dataDir: platform?.dataDir ?? join(repoRoot, '.data'), merchantId: platform?.merchantId ?? 'mer_dev' });
+      result.vault = { address: vaultAddress, calls: vaultCalls, concurrency: vaultConcurrency, detokenizeLimits, ...measured };
+    }
     mkdirSync(join(repoRoot, 'bench/results'), { recursive: true });
     const file = join(repoRoot, 'bench/results', `payments-${result.at.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
@@ -165,12 +230,21 @@ Dirigen benchmark — ${payments} card payments, concurrency ${concurrency}, PSP
                 overhead ms    p50 ${o.overheadMs.p50}  p95 ${o.overheadMs.p95}  p99 ${o.overheadMs.p99}   (end-to-end minus PSP time)
   direct:       ${d.requestsPerSecond} requests/s against the simulator
                 latency ms     p50 ${d.latencyMs.p50}  p95 ${d.latencyMs.p95}  p99 ${d.latencyMs.p99}
-  ratio:        orchestrated/direct throughput ${result.ratio.throughputOrchestratedToDirect}
+  ratio:        orchestrated/direct throughput ${result.ratio.throughputOrchestratedToDirect}${result.vault ? vaultSummary(result.vault) : ''}
   written to    ${file}`);
   } finally {
     await setSimulatorLatency(simulatorUrl, 0).catch(() => {});
     await platform?.stop();
   }
+}
+
+function vaultSummary(vault) {
+  const line = (name, phase) =>
+    `  ${name.padEnd(14)}${phase.callsPerSecond} calls/s  latency ms  p50 ${phase.latencyMs.p50}  p99 ${phase.latencyMs.p99}  (${phase.succeeded}/${phase.calls} ok${Object.keys(phase.failures).length ? `; ${JSON.stringify(phase.failures)}` : ''})`;
+  return `
+Vault over gRPC (libs/vault-client → ${vault.address}), concurrency ${vault.concurrency}, VAULT_DETOKENIZE_LIMITS ${vault.detokenizeLimits}
+${line('tokenize:', vault.tokenize)}
+${line('detokenize:', vault.detokenize)}`;
 }
 
 main().then(() => process.exit(0), (error) => {

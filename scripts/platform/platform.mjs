@@ -155,14 +155,16 @@ export async function startPlatform(options = {}) {
     await provisionTopics(brokers);
 
     const port = (definition, index) => definition.basePort + portOffset + index;
-    const vaultPort = port(serviceDefinitions.find((definition) => definition.name === 'tokenization'), 0);
+    // The vault serves its API over gRPC only; its HTTP port answers health and metrics.
+    const vaultGrpcPort = serviceDefinitions.find((definition) => definition.name === 'tokenization').grpcBasePort + portOffset;
     const simulatorPort = port(serviceDefinitions.find((definition) => definition.name === 'psp-simulator'), 0);
     const baseEnv = {
       ...process.env,
       NODE_ENV: process.env.NODE_ENV ?? 'production',
       KAFKA_BROKERS: brokers.join(','),
       DATABASE_URL: postgres.url,
-      VAULT_URL: `http://127.0.0.1:${vaultPort}`,
+      VAULT_GRPC_ADDRESS: `127.0.0.1:${vaultGrpcPort}`,
+      VAULT_GRPC_PORT: String(vaultGrpcPort),
       STRIPE_BASE_URL: `http://127.0.0.1:${simulatorPort}`,
       ...(process.env.VAULT_KEK_FILE || process.env.VAULT_KEK_SHARES_DIR ? {} : { VAULT_KEK_FILE: ensureLocalKek(dataDir, log) }),
       INTAKE_REQUEST_HASH_SECRET: process.env.INTAKE_REQUEST_HASH_SECRET ?? secrets.intakeRequestHashSecret,
@@ -205,6 +207,7 @@ export async function startPlatform(options = {}) {
       apiKey,
       merchantId: devMerchantId,
       simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
+      vaultGrpcAddress: `127.0.0.1:${vaultGrpcPort}`,
       processes,
       /** The admin URL (superuser in local mode); services use `serviceDatabaseUrls`. */
       databaseUrl: postgres.url,

@@ -1,10 +1,11 @@
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 
 let sdk: NodeSDK | undefined;
 
 /**
- * Starts the OpenTelemetry SDK for this process. Must run before `http` is first required,
+ * Starts the OpenTelemetry SDK for this process. Must run before `http` and `@grpc/grpc-js` are first required,
  * so every service imports its `tracing.ts` as the first line of `main.ts`.
  * Exporters follow the standard env (`OTEL_TRACES_EXPORTER=otlp|console|none`,
  * `OTEL_EXPORTER_OTLP_ENDPOINT`); the platform launcher sets them explicitly.
@@ -22,6 +23,9 @@ export function startTracing(serviceName: string): void {
         // Health probes and scrapes are not payments: keep them out of traces.
         ignoreIncomingRequestHook: (request) => /^\/(health|metrics)/.test(request.url ?? ''),
       }),
+      // Vault calls (intake, gateway → tokenization): client and server spans, context in gRPC metadata.
+      // No metadata is recorded as attributes: it carries the callers' credentials.
+      new GrpcInstrumentation(),
     ],
   });
   sdk.start();

@@ -11,6 +11,10 @@ export interface HttpAppOptions {
   /** Largest request body accepted; larger ones get 413 before any handler runs. */
   bodyLimitBytes?: number;
   logger: Logger;
+  /** Maps errors of the service's own boundaries (e.g. a client library's typed error) to the contract's shape; undefined falls through to the defaults. */
+  mapError?: (error: unknown) => ApiError | undefined;
+  /** Connects transports besides HTTP (e.g. a gRPC server) to the same application: they start before HTTP listens and close with it. */
+  connectMicroservices?: (app: INestApplication) => void;
 }
 
 /**
@@ -29,19 +33,23 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: false, bufferLogs: false });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.setErrorHandler((error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
-    const apiError = toApiError(error);
+    const apiError = options.mapError?.(error) ?? toApiError(error);
     if (apiError.status >= 500) options.logger.error({ err: error }, 'request failed');
     void reply.status(apiError.status).send(apiError.toBody());
   });
   app.useGlobalFilters({
     catch(exception: unknown, host) {
       const reply = host.switchToHttp().getResponse<FastifyReply>();
-      const apiError = toApiError(exception);
+      const apiError = options.mapError?.(exception) ?? toApiError(exception);
       if (apiError.status >= 500) options.logger.error({ err: exception }, 'request failed');
       void reply.status(apiError.status).send(apiError.toBody());
     },
   });
   app.enableShutdownHooks();
+  if (options.connectMicroservices) {
+    options.connectMicroservices(app);
+    await app.startAllMicroservices();
+  }
   await app.listen(options.port, options.host ?? '0.0.0.0');
   return app;
 }

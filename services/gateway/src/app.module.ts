@@ -4,11 +4,14 @@ import type { AttemptOutcome } from '@dirigen/payments';
 import { paymentConsumerProvider, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
 import { AuthorizationRunner } from './authorization-runner';
 import { gatewaySchema } from './gateway.migrations';
-import { VaultClient } from './vault-client';
+import { VaultClient } from '@dirigen/vault-client';
 
 export const config = readPlatformConfig('gateway', 8480);
 
 const AUTHORIZATION_RUNNER = Symbol('AUTHORIZATION_RUNNER');
+
+/** A vault call slower than this fails the event's processing, which is retried: the payment waits, it does not fail. */
+const vaultCallTimeoutMs = 5_000;
 
 function configuredConnectors(env: NodeJS.ProcessEnv): Map<string, PaymentConnector> {
   return new Map([
@@ -32,7 +35,7 @@ function configuredConnectors(env: NodeJS.ProcessEnv): Map<string, PaymentConnec
       useFactory: () =>
         new AuthorizationRunner(
           configuredConnectors(process.env),
-          new VaultClient({ baseUrl: process.env.VAULT_URL ?? 'http://127.0.0.1:8082', callerSecret: process.env.VAULT_CALLER_SECRET ?? '', timeoutMs: 5_000 }),
+          new VaultClient({ address: process.env.VAULT_GRPC_ADDRESS ?? '127.0.0.1:8083', caller: 'gateway', callerSecret: process.env.VAULT_CALLER_SECRET ?? '', timeoutMs: vaultCallTimeoutMs }),
         ),
     },
     paymentConsumerProvider<AttemptOutcome>({

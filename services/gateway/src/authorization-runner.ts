@@ -3,7 +3,7 @@ import { context, SpanKind, trace } from '@opentelemetry/api';
 import { ConnectorError, type PaymentConnector } from '@dirigen/connectors';
 import type { AttemptOutcome } from '@dirigen/payments';
 import type { ProcessedItem } from '@dirigen/service-kit';
-import type { VaultClient } from './vault-client';
+import type { VaultClient } from '@dirigen/vault-client';
 
 /** PSP calls in flight at once from one gateway replica. */
 export const authorizationsInFlightMax = 64;
@@ -46,7 +46,7 @@ export class AuthorizationRunner {
     const releases = items.flatMap((item) => {
       const outcome = outcomes.get(item.meta.eventId);
       const token = item.payment.request.paymentMethod.card?.token;
-      return outcome && outcome.status !== 'unknown' && token ? [this.vault.releaseCvc({ merchantId: item.payment.merchantId, token })] : [];
+      return outcome && outcome.status !== 'unknown' && token ? [this.vault.releaseCvc({ merchantId: item.payment.merchantId, token, paymentId: item.payment.id })] : [];
     });
     await Promise.allSettled(releases);
   }

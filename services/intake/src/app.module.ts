@@ -26,9 +26,12 @@ import { TokenIntake } from './token-intake';
 import { TokensController } from './tokens.controller';
 import { PaymentsProjection } from './payments.projection';
 import { projectionConsumer, PaymentsReadModel } from './payments.read-model';
-import { VaultClient } from './vault-client';
+import { VaultClient } from '@dirigen/vault-client';
 
 export const config = readPlatformConfig('intake', 8080);
+
+/** How long a merchant's request waits on one vault call before answering 503 `vault_unavailable`. */
+const vaultCallTimeoutMs = 5_000;
 
 /** The largest request body the merchant API reads. */
 export const bodyLimitBytes = 32 * 1024;
@@ -64,7 +67,8 @@ function requiredSecret(name: string): Buffer {
     { provide: REQUEST_HASH_SECRET, useFactory: () => requiredSecret('INTAKE_REQUEST_HASH_SECRET') },
     {
       provide: VAULT_CLIENT,
-      useFactory: () => new VaultClient({ baseUrl: process.env.VAULT_URL ?? 'http://127.0.0.1:8082', callerSecret: process.env.VAULT_CALLER_SECRET ?? '', timeoutMs: 5_000 }),
+      useFactory: () =>
+        new VaultClient({ address: process.env.VAULT_GRPC_ADDRESS ?? '127.0.0.1:8083', caller: 'intake', callerSecret: process.env.VAULT_CALLER_SECRET ?? '', timeoutMs: vaultCallTimeoutMs }),
     },
     {
       provide: PaymentWaiter,

@@ -36,6 +36,8 @@ export class PaymentMethodDto {
   @IsIn(['card', 'qris', 'ewallet', 'virtual_account', 'crypto']) type!: string;
   @IsOptional() @ValidateNested() @Type(() => CardDto) card?: CardDto;
   @IsOptional() @IsString() @Length(1, 64) token?: string;
+  /** The security code for a payment with a saved card (`token`); its length is checked against the card's brand. */
+  @IsOptional() @IsString() @Matches(/^\d{3,4}$/, { message: 'cvc must be 3 or 4 digits' }) cvc?: string;
   @IsOptional() @IsString() @Length(1, 32) provider?: string;
   @IsOptional() @IsString() @Length(1, 32) bank?: string;
   @IsOptional() @IsString() @Length(1, 16) asset?: string;

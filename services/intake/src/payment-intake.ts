@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { validateCard } from '@dirigen/cards';
+import { validateCard, validateSecurityCode } from '@dirigen/cards';
 import type { OutboxRelay } from '@dirigen/messaging';
 import { decide, evolve, initialPaymentState, isChargeableCurrency, type Payment, type PaymentRequested } from '@dirigen/payments';
 import { ApiError, currentTraceFields, echoSafely, DATA_SOURCE, OUTBOX_RELAY, PLATFORM_CONFIG, toOutboundMessage, type PlatformConfig } from '@dirigen/service-kit';
@@ -8,7 +8,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { CreatePaymentDto } from './create-payment.dto';
 import { PaymentWaiter } from './payment-waiter';
 import { PaymentsReadModel, projectionConsumer } from './payments.read-model';
-import { VaultClient } from './vault-client';
+import type { VaultClient } from '@dirigen/vault-client';
 import { requestFingerprint } from './request-fingerprint';
 
 export const VAULT_CLIENT = Symbol('VAULT_CLIENT');
@@ -49,7 +49,9 @@ export class PaymentIntake {
       const earlier = await this.findByIdempotencyKey(this.dataSource.manager, merchantId, idempotencyKey, requestHash);
       if (earlier) return { payment: await this.waitForOutcome(earlier), replayed: true };
     }
-    const cardFacts = 'token' in card ? await this.savedCard(merchantId, card.token) : await this.vault.tokenize(merchantId, card);
+    // Named before the card is resolved: a security code given with a saved card is held for this payment.
+    const paymentId = `pay_${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`;
+    const cardFacts = 'token' in card ? await this.savedCard(merchantId, paymentId, card) : await this.vault.tokenize(merchantId, card);
     const request: PaymentRequested = {
       amount: { amountMinor: dto.amount, currency },
       captureMethod: dto.capture_method ?? 'automatic',
@@ -58,7 +60,6 @@ export class PaymentIntake {
       ...(dto.description !== undefined ? { description: dto.description } : {}),
       metadata: dto.metadata ?? {},
     };
-    const paymentId = `pay_${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`;
     const waiting = this.waiter.register(paymentId);
     try {
       const created = await this.record(merchantId, paymentId, request, idempotencyKey, requestHash);
@@ -154,14 +155,22 @@ export class PaymentIntake {
     return (await this.payments.findById(paymentId))!;
   }
 
-  private async savedCard(merchantId: string, token: string) {
-    const facts = await this.vault.lookup(merchantId, token);
-    if (!facts) throw new ApiError(400, 'invalid_request_error', 'resource_missing', `No such token: '${echoSafely(token)}'`, 'payment_method.token');
+  /**
+   * The saved card's facts. A security code given with the token is checked against the card's
+   * brand, then held by the vault (in memory) for this payment's authorization only.
+   */
+  private async savedCard(merchantId: string, paymentId: string, saved: { token: string; cvc?: string }) {
+    const facts = await this.vault.lookup(merchantId, saved.token);
+    if (!facts) throw new ApiError(400, 'invalid_request_error', 'resource_missing', `No such token: '${echoSafely(saved.token)}'`, 'payment_method.token');
+    if (saved.cvc === undefined) return facts;
+    const check = validateSecurityCode(facts.brand, saved.cvc);
+    if (!check.ok) throw new ApiError(402, 'card_error', check.failure.code, check.failure.message, 'payment_method.cvc');
+    await this.vault.holdSecurityCode({ merchantId, token: saved.token, paymentId, cvc: saved.cvc });
     return facts;
   }
 
   /** The card to tokenize, or the saved card's token: exactly one of them. */
-  private cardOrToken(dto: CreatePaymentDto): { number: string; expMonth: number; expYear: number; cvc: string } | { token: string } {
+  private cardOrToken(dto: CreatePaymentDto): { number: string; expMonth: number; expYear: number; cvc: string } | { token: string; cvc?: string } {
     const method = dto.payment_method;
     if (method.type !== 'card') {
       throw ApiError.invalidRequest('payment_method_unavailable', `Payment method type ${method.type} is not available yet.`, 'payment_method.type');
@@ -169,7 +178,10 @@ export class PaymentIntake {
     if (method.token !== undefined && method.card !== undefined) {
       throw ApiError.invalidRequest('parameter_conflict', 'Give payment_method.card or payment_method.token, not both.', 'payment_method.token');
     }
-    if (method.token !== undefined) return { token: method.token };
+    if (method.token !== undefined) return { token: method.token, ...(method.cvc !== undefined ? { cvc: method.cvc } : {}) };
+    if (method.cvc !== undefined) {
+      throw ApiError.invalidRequest('parameter_conflict', 'payment_method.cvc goes with payment_method.token; a card carries its own card.cvc.', 'payment_method.cvc');
+    }
     if (!method.card) throw ApiError.invalidRequest('parameter_missing', 'Missing required param: payment_method.card.', 'payment_method.card');
     const card = { number: method.card.number.replace(/[\s-]/g, ''), expMonth: method.card.exp_month, expYear: method.card.exp_year, cvc: method.card.cvc };
     const validation = validateCard(card, new Date());

@@ -8,7 +8,7 @@ import type { DataSource } from 'typeorm';
 import type { CreateTokenDto } from './create-token.dto';
 import { REQUEST_HASH_SECRET, VAULT_CLIENT } from './payment-intake';
 import { requestFingerprint } from './request-fingerprint';
-import type { VaultClient } from './vault-client';
+import type { VaultClient } from '@dirigen/vault-client';
 
 /**
  * How long a token's Idempotency-Key is remembered: 24 hours, as Stripe does. Long enough for any

@@ -7,7 +7,7 @@ import { CreateTokenDto } from './create-token.dto';
 import { validIdempotencyKey } from './idempotency-key';
 import { VAULT_CLIENT } from './payment-intake';
 import { TokenIntake } from './token-intake';
-import type { VaultClient } from './vault-client';
+import type { VaultClient } from '@dirigen/vault-client';
 
 const tokenPattern = /^tok_[A-Za-z0-9_-]{1,60}$/;
 

@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
-import { APP_PIPE } from '@nestjs/core';
-import { contractValidationPipe, DATA_SOURCE, LOGGER, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
+import { DATA_SOURCE, LOGGER, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
 import type { Logger } from '@dirigen/observability';
 import type { DataSource } from 'typeorm';
 import { CallerAuthenticator } from './caller-auth';
 import { CvcStore } from './cvc-store';
 import { vaultSchema } from './tokenization.migrations';
 import { CallerRateLimiter, detokenizeLimitsFromEnvironment } from './caller-rate-limiter';
-import { CARD_VAULT, VaultController } from './vault.controller';
+import { CARD_VAULT, VaultGrpcController } from './vault-grpc.controller';
 import { CardVault } from './card-vault';
 import { VaultCrypto } from './vault-crypto';
 import { currentKeyVersionTtlMs } from './vault-key-settings';
@@ -17,6 +16,15 @@ import { PgKeyStore } from './keys/key-store';
 
 export const config = readPlatformConfig('tokenization', 8082);
 
+/** The vault's gRPC API listens here; HTTP (PORT) keeps /health, /health/live and /metrics only. */
+export const vaultGrpcPort = grpcPortFromEnvironment(process.env.VAULT_GRPC_PORT, 8083);
+
+function grpcPortFromEnvironment(text: string | undefined, defaultPort: number): number {
+  const port = Number(text ?? defaultPort);
+  if (!Number.isInteger(port) || port <= 0 || port > 65_535) throw new Error(`VAULT_GRPC_PORT must be a TCP port, got ${text}`);
+  return port;
+}
+
 /** Security codes live for the authorization that follows tokenization, not longer. */
 const cvcTtlMs = 10 * 60_000;
 const cvcEntriesMax = 1_000_000;
@@ -24,9 +32,8 @@ const dataKeyCacheOptions = { currentVersionTtlMs: currentKeyVersionTtlMs, cache
 
 @Module({
   imports: [PlatformModule.forRoot({ config, schema: vaultSchema, outbox: false })],
-  controllers: [VaultController],
+  controllers: [VaultGrpcController],
   providers: [
-    { provide: APP_PIPE, useFactory: contractValidationPipe },
     {
       provide: CARD_VAULT,
       inject: [DATA_SOURCE, LOGGER],

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { normalizeCardNumber, validateCard } from '@dirigen/cards';
+import { normalizeCardNumber, validateCard, validateSecurityCode } from '@dirigen/cards';
 import type { Logger } from '@dirigen/observability';
 import type { DataSource } from 'typeorm';
 import type { CallerAuthenticator, VaultPermission } from './caller-auth';
@@ -56,7 +56,17 @@ export interface AuditEntry {
   at: Date;
 }
 
+export interface SecurityCodeHold {
+  merchantId: string;
+  token: string;
+  paymentId: string;
+  cvc: string;
+}
+
 export const auditPageSizeMax = 100;
+
+/** A security code was given for the card but is no longer held: the customer must enter it again. */
+const securityCodeLost = Symbol('securityCodeLost');
 
 interface CardRow {
   data_key_version: number;
@@ -136,8 +146,8 @@ export class CardVault {
         ? new VaultError('key_unavailable', 'The card record is sealed under a key version this vault no longer holds.')
         : new VaultError('integrity_failure', 'The card record could not be opened.');
     }
-    const cvc = row.cvc_supplied ? this.cvcs.peek(request.token) : undefined;
-    if (row.cvc_supplied && cvc === undefined) {
+    const cvc = await this.securityCodeFor(row.cvc_supplied, request);
+    if (cvc === securityCodeLost) {
       await this.audit(callerName, request, 'cvc_expired');
       throw new VaultError('cvc_expired', 'The card security code is no longer held; ask the customer to enter it again.', 'token');
     }
@@ -162,18 +172,39 @@ export class CardVault {
     const [, deleted]: [unknown[], number] = await this.dataSource.query('DELETE FROM vault.cards WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
     if (deleted === 0) throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
     this.cvcs.erase(token);
+    // Codes held for its payments expire on their own; a deleted token is never detokenized again.
+    await this.dataSource.query('DELETE FROM vault.security_code_holds WHERE token = $1', [token]);
   }
 
   /**
-   * The authorization that needed the security code is recorded: erase it (PCI DSS 3.3.1). Only a
+   * Holds a security code given with a payment by saved card, in memory only, for that payment's
+   * authorization. The hold itself (never the code) is recorded, so a vault restart in between
+   * fails the authorization with `cvc_expired` instead of sending the card without its code.
+   */
+  async holdSecurityCode(caller: CallerCredential, hold: SecurityCodeHold): Promise<void> {
+    this.authorize(caller, 'tokenize');
+    const [card]: { brand: string }[] = await this.dataSource.query('SELECT brand FROM vault.cards WHERE token = $1 AND merchant_id = $2', [hold.token, hold.merchantId]);
+    if (!card) throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
+    const check = validateSecurityCode(card.brand, hold.cvc);
+    if (!check.ok) throw new VaultError('invalid_card', check.failure.message, check.failure.field, check.failure.code);
+    await this.dataSource.query('INSERT INTO vault.security_code_holds (token, payment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [hold.token, hold.paymentId]);
+    if (!this.cvcs.putForPayment(hold.token, hold.paymentId, hold.cvc)) throw new VaultError('vault_busy', 'The vault cannot hold more card security codes right now; retry shortly.');
+  }
+
+  /**
+   * The authorization that needed the security code is recorded: erase it (PCI DSS 3.3.1), the one
+   * held for this payment and the one given at saving, and the record of the payment's hold. Only a
    * code that was actually used puts the card on file; when it had expired (a vault restart), the
    * next payment with the token fails `cvc_expired` too, until the customer gives the code again.
    */
-  async releaseCvc(caller: CallerCredential, merchantId: string, token: string): Promise<void> {
+  async releaseCvc(caller: CallerCredential, merchantId: string, token: string, paymentId?: string): Promise<void> {
     this.authorize(caller, 'detokenize');
     const [owned]: unknown[] = await this.dataSource.query('SELECT 1 FROM vault.cards WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
-    if (!owned || !this.cvcs.erase(token)) return;
-    await this.dataSource.query('UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
+    if (!owned) return;
+    const usedForPayment = paymentId !== undefined && this.cvcs.eraseForPayment(token, paymentId);
+    const usedFromSaving = this.cvcs.erase(token);
+    if (paymentId !== undefined) await this.dataSource.query('DELETE FROM vault.security_code_holds WHERE token = $1 AND payment_id = $2', [token, paymentId]);
+    if (usedForPayment || usedFromSaving) await this.dataSource.query('UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
   }
 
   /** The audit trail, newest first, by token or payment: for the `auditor` caller only. */
@@ -186,6 +217,20 @@ export class CardVault {
       [query.token ?? null, query.paymentId ?? null, Math.min(query.limit ?? auditPageSizeMax, auditPageSizeMax)],
     );
     return rows.map((row) => ({ caller: row.caller, merchantId: row.merchant_id, token: row.token, purpose: row.purpose, paymentId: row.payment_id, outcome: row.outcome, at: row.at }));
+  }
+
+  /**
+   * The security code a detokenize returns: the one held for this payment, else the one given when
+   * the card was saved (its first use); `securityCodeLost` when one was given but is no longer held
+   * (expired, or the vault restarted); undefined for a card on file.
+   */
+  private async securityCodeFor(cvcSupplied: boolean, request: DetokenizeRequest): Promise<string | undefined | typeof securityCodeLost> {
+    const heldForPayment = request.paymentId ? this.cvcs.peekForPayment(request.token, request.paymentId) : undefined;
+    if (heldForPayment !== undefined) return heldForPayment;
+    if (cvcSupplied) return this.cvcs.peek(request.token) ?? securityCodeLost;
+    if (!request.paymentId) return undefined;
+    const [hold] = await this.dataSource.query('SELECT 1 FROM vault.security_code_holds WHERE token = $1 AND payment_id = $2', [request.token, request.paymentId]);
+    return hold ? securityCodeLost : undefined;
   }
 
   private authorize(caller: CallerCredential, permission: VaultPermission): void {

@@ -43,6 +43,22 @@ export class CvcStore {
     return this.entries.delete(token);
   }
 
+  /**
+   * A code given for one payment with a saved card, kept apart from the code given at saving and
+   * from other payments with the same token, so two concurrent payments never use each other's.
+   */
+  putForPayment(token: string, paymentId: string, cvc: string): boolean {
+    return this.put(paymentKey(token, paymentId), cvc);
+  }
+
+  peekForPayment(token: string, paymentId: string): string | undefined {
+    return this.peek(paymentKey(token, paymentId));
+  }
+
+  eraseForPayment(token: string, paymentId: string): boolean {
+    return this.erase(paymentKey(token, paymentId));
+  }
+
   get size(): number {
     return this.entries.size;
   }
@@ -51,4 +67,9 @@ export class CvcStore {
     const now = this.now();
     for (const [token, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(token);
   }
+}
+
+/** NUL never occurs in a token (`tok_` + base64url), so no payment key can equal a token or another payment's key. */
+function paymentKey(token: string, paymentId: string): string {
+  return `${token}\u0000${paymentId}`;
 }

@@ -71,4 +71,15 @@ export const tokenizationMigrations = [
     `CREATE TRIGGER detokenize_audit_no_truncate BEFORE TRUNCATE ON vault.detokenize_audit
        FOR EACH STATEMENT EXECUTE FUNCTION vault.refuse_audit_change()`,
   ]),
+  sqlMigration('VaultSecurityCodeHolds1795795400000', [
+    // That a security code was given for a payment with a saved card: never the code (it lives in
+    // memory only). After a vault restart the code is gone but this row is not, so the payment's
+    // authorization fails with cvc_expired instead of going out without the code.
+    `CREATE TABLE vault.security_code_holds (
+       token text NOT NULL,
+       payment_id text NOT NULL,
+       held_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (token, payment_id)
+     )`,
+  ]),
 ];

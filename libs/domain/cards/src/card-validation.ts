@@ -74,6 +74,19 @@ export function validateCard(card: CardInput, now: Date): CardValidationResult {
   };
 }
 
+/**
+ * Checks a security code given later for a saved card (a payment with a token): its length is the
+ * one the card's brand requires, as when the card was first validated. An unknown brand is refused.
+ */
+export function validateSecurityCode(brand: string, cvc: string): { ok: true } | { ok: false; failure: CardValidationFailure } {
+  const expectedLength = cardValidator.creditCardType.getTypeInfo(brand)?.code.size;
+  if (expectedLength === undefined) return { ok: false, failure: { code: 'invalid_cvc', field: 'cvc', message: "The card's security code cannot be checked for this card brand." } };
+  if (!new RegExp(`^\\d{${expectedLength}}$`).test(cvc)) {
+    return { ok: false, failure: { code: 'invalid_cvc', field: 'cvc', message: `The card's security code must be ${expectedLength} digits.` } };
+  }
+  return { ok: true };
+}
+
 /** Digits only: the canonical form the vault encrypts and fingerprints. */
 export function normalizeCardNumber(number: string): string {
   return number.replace(/[\s-]/g, '');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateCard } from './card-validation';
+import { validateCard, validateSecurityCode } from './card-validation';
 
 const now = new Date('2026-11-27T12:00:00Z');
 const visa = { number: '4242 4242 4242 4242', expMonth: 12, expYear: 2030, cvc: '123' };
@@ -43,5 +43,19 @@ describe('validateCard', () => {
     const amex = { number: '378282246310005', expMonth: 1, expYear: 2030, cvc: '123' };
     expect(validateCard(amex, now)).toMatchObject({ ok: false, failure: { code: 'invalid_cvc', field: 'cvc' } });
     expect(validateCard({ ...amex, cvc: '1234' }, now)).toMatchObject({ ok: true, facts: { brand: 'american-express' } });
+  });
+});
+
+describe('validateSecurityCode', () => {
+  it('accepts the length the brand requires and refuses any other, naming the cvc field', () => {
+    expect(validateSecurityCode('visa', '123')).toEqual({ ok: true });
+    expect(validateSecurityCode('american-express', '1234')).toEqual({ ok: true });
+    expect(validateSecurityCode('visa', '1234')).toMatchObject({ ok: false, failure: { code: 'invalid_cvc', field: 'cvc', message: "The card's security code must be 3 digits." } });
+    expect(validateSecurityCode('american-express', '123')).toMatchObject({ ok: false, failure: { code: 'invalid_cvc', field: 'cvc' } });
+    expect(validateSecurityCode('visa', '12a')).toMatchObject({ ok: false });
+  });
+
+  it('refuses a brand it cannot check rather than guessing a length', () => {
+    expect(validateSecurityCode('no-such-brand', '123')).toMatchObject({ ok: false, failure: { code: 'invalid_cvc' } });
   });
 });

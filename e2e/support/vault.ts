@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { grpcUnaryMethod, vaultV1 } from '@dirigen/contracts';
+import { VaultClient, type VaultCaller } from '@dirigen/vault-client';
+import { afterAll } from 'vitest';
+import { platform } from './api';
+
+const secrets = JSON.parse(readFileSync(join(platform.dataDir, 'secrets.json'), 'utf8')) as { vaultCallers: Record<string, string> };
+
+/** A caller's real vault secret, as the platform launcher generated it. */
+export function vaultSecretOf(caller: VaultCaller): string {
+  return secrets.vaultCallers[caller]!;
+}
+const clients: { close(): void }[] = [];
+afterAll(() => clients.forEach((client) => client.close()));
+
+/** The shared vault client, as `caller` with its real secret (or the given wrong one). */
+export function vaultAs(caller: VaultCaller, secret = secrets.vaultCallers[caller]!): VaultClient {
+  const client = new VaultClient({ address: platform.vaultGrpcAddress, caller, callerSecret: secret, timeoutMs: 10_000 });
+  clients.push(client);
+  return client;
+}
+
+export interface RawAnswer {
+  /** gRPC status code; 0 is OK. */
+  code: number;
+  details: string;
+  trailers: Record<string, unknown>;
+  response?: unknown;
+}
+
+/** A raw gRPC call with exactly the metadata given (none: an intruder without any credential). */
+export function rawVaultCall(method: string, request: Record<string, unknown>, metadata: Record<string, string> = {}): Promise<RawAnswer> {
+  const client = new Client(platform.vaultGrpcAddress, credentials.createInsecure());
+  const definition = grpcUnaryMethod(vaultV1.VaultService, method);
+  const sent = new Metadata();
+  for (const [key, value] of Object.entries(metadata)) sent.set(key, value);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(definition.path, definition.requestSerialize, definition.responseDeserialize, request, sent, { deadline: Date.now() + 10_000 }, (error: ServiceError | null, response?: unknown) => {
+      client.close();
+      if (error) resolve({ code: error.code, details: error.details, trailers: error.metadata.getMap() });
+      else resolve({ code: 0, details: '', trailers: {}, response });
+    });
+  });
+}

@@ -1,0 +1,134 @@
+import { Controller, Inject } from '@nestjs/common';
+import { GrpcMethod, RpcException } from '@nestjs/microservices';
+import { status, type Metadata } from '@grpc/grpc-js';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import type { vaultV1 } from '@dirigen/contracts';
+import type { Logger } from '@dirigen/observability';
+import { LOGGER } from '@dirigen/service-kit';
+import type { CallerCredential, CardFactsOfToken, CardVault } from './card-vault';
+import { VaultError } from './vault-error';
+import { rpcExceptionOf } from './vault-grpc-status';
+import {
+  DetokenizeRules,
+  HoldSecurityCodeRules,
+  QueryAuditRules,
+  ReleaseSecurityCodeRules,
+  TokenizeRules,
+  TokenRefRules,
+  validated,
+} from './vault-grpc.requests';
+
+export const CARD_VAULT = Symbol('CARD_VAULT');
+
+/**
+ * The vault's gRPC API (proto/dirigen/vault/v1/vault.proto), its only way in: reads the caller's
+ * credential from metadata, checks each request against explicit limits, calls the vault, and maps
+ * its refusals to gRPC statuses. Nothing here touches card data beyond passing it through.
+ */
+@Controller()
+export class VaultGrpcController {
+  constructor(
+    @Inject(CARD_VAULT) private readonly vault: CardVault,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  @GrpcMethod('VaultService', 'Tokenize')
+  tokenize(request: vaultV1.TokenizeRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.TokenizeResponseSchema>> {
+    return this.serve('Tokenize', async () => {
+      const { merchantId, card } = validated(TokenizeRules, request);
+      const facts = await this.vault.tokenize(credentialOf(metadata), merchantId, card);
+      return { cardFacts: cardFactsMessage(facts) };
+    });
+  }
+
+  @GrpcMethod('VaultService', 'LookupToken')
+  lookupToken(request: vaultV1.LookupTokenRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.LookupTokenResponseSchema>> {
+    return this.serve('LookupToken', async () => {
+      const { merchantId, token } = validated(TokenRefRules, request);
+      return { cardFacts: cardFactsMessage(await this.vault.lookup(credentialOf(metadata), merchantId, token)) };
+    });
+  }
+
+  @GrpcMethod('VaultService', 'DeleteToken')
+  deleteToken(request: vaultV1.DeleteTokenRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.DeleteTokenResponseSchema>> {
+    return this.serve('DeleteToken', async () => {
+      const { merchantId, token } = validated(TokenRefRules, request);
+      await this.vault.deleteToken(credentialOf(metadata), merchantId, token);
+      return {};
+    });
+  }
+
+  @GrpcMethod('VaultService', 'Detokenize')
+  detokenize(request: vaultV1.DetokenizeRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.DetokenizeResponseSchema>> {
+    return this.serve('Detokenize', async () => {
+      const { merchantId, token, purpose, paymentId } = validated(DetokenizeRules, request);
+      const card = await this.vault.detokenize(credentialOf(metadata), { merchantId, token, purpose, ...(paymentId ? { paymentId } : {}) });
+      return { card: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, ...(card.cvc !== undefined ? { cvc: card.cvc } : {}) } };
+    });
+  }
+
+  @GrpcMethod('VaultService', 'HoldSecurityCode')
+  holdSecurityCode(request: vaultV1.HoldSecurityCodeRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.HoldSecurityCodeResponseSchema>> {
+    return this.serve('HoldSecurityCode', async () => {
+      const { merchantId, token, paymentId, cvc } = validated(HoldSecurityCodeRules, request);
+      await this.vault.holdSecurityCode(credentialOf(metadata), { merchantId, token, paymentId, cvc });
+      return {};
+    });
+  }
+
+  @GrpcMethod('VaultService', 'ReleaseSecurityCode')
+  releaseSecurityCode(request: vaultV1.ReleaseSecurityCodeRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.ReleaseSecurityCodeResponseSchema>> {
+    return this.serve('ReleaseSecurityCode', async () => {
+      const { merchantId, token, paymentId } = validated(ReleaseSecurityCodeRules, request);
+      await this.vault.releaseCvc(credentialOf(metadata), merchantId, token, paymentId || undefined);
+      return {};
+    });
+  }
+
+  @GrpcMethod('VaultService', 'QueryAudit')
+  queryAudit(request: vaultV1.QueryAuditRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.QueryAuditResponseSchema>> {
+    return this.serve('QueryAudit', async () => {
+      const query = validated(QueryAuditRules, request);
+      const entries = await this.vault.queryAudit(credentialOf(metadata), {
+        ...(query.token ? { token: query.token } : {}),
+        ...(query.paymentId ? { paymentId: query.paymentId } : {}),
+        ...(query.limit > 0 ? { limit: query.limit } : {}),
+      });
+      return {
+        entries: entries.map((entry) => ({
+          caller: entry.caller, merchantId: entry.merchantId, token: entry.token, purpose: entry.purpose, paymentId: entry.paymentId ?? '', outcome: entry.outcome, at: timestampFromDate(entry.at),
+        })),
+      };
+    });
+  }
+
+  /** Vault refusals become their gRPC status; anything else is our bug: logged, and INTERNAL without detail. */
+  private async serve<Answer>(method: string, handle: () => Promise<Answer>): Promise<Answer> {
+    try {
+      return await handle();
+    } catch (error) {
+      if (error instanceof VaultError) throw rpcExceptionOf(error);
+      this.logger.error({ err: error, method }, 'vault call failed');
+      throw new RpcException({ code: status.INTERNAL, message: 'The vault failed to serve the call.' });
+    }
+  }
+}
+
+function credentialOf(metadata: Metadata): CallerCredential {
+  const name = firstString(metadata, 'x-dirigen-caller');
+  const authorization = firstString(metadata, 'authorization');
+  return { name, secret: authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined };
+}
+
+function firstString(metadata: Metadata, key: string): string | undefined {
+  const [value] = metadata.get(key);
+  return typeof value === 'string' ? value : undefined;
+}
+
+function cardFactsMessage(facts: CardFactsOfToken): MessageInitShape<typeof vaultV1.CardFactsSchema> {
+  return {
+    token: facts.token, brand: facts.brand, last4: facts.last4, bin: facts.bin, expMonth: facts.expMonth, expYear: facts.expYear, fingerprint: facts.fingerprint,
+    ...(facts.createdAt ? { createdAt: timestampFromDate(facts.createdAt) } : {}),
+  };
+}
