@@ -7,6 +7,7 @@ import type { CallerRateLimiter } from './caller-rate-limiter';
 import type { CvcStore } from './cvc-store';
 import { type VaultCrypto, VaultCryptoError } from './vault-crypto';
 import { VaultError } from './vault-error';
+import type { CardFacts } from '@dirigen/payments';
 
 /** Who is calling, as presented by the transport (HTTP headers, gRPC metadata). */
 export interface CallerCredential {
@@ -21,16 +22,8 @@ export interface CardInput {
   cvc: string;
 }
 
-export interface CardFactsOfToken {
-  token: string;
-  brand: string;
-  last4: string;
-  bin: string;
-  expMonth: number;
-  expYear: number;
-  fingerprint: string;
-  createdAt?: Date;
-}
+/** The facts of a saved card that may leave the vault (the payment's `CardFacts`), and when it was saved. */
+export type CardFactsOfToken = CardFacts & { createdAt?: Date };
 
 export interface DetokenizeRequest {
   merchantId: string;
