@@ -13,7 +13,9 @@
  * numbers and hex digests that merchants put in metadata. Five narrow exclusions, none of which
  * matches a real card number written as people write one, keep those out:
  * - digits glued to a letter or an underscore are part of an identifier (a hex digest, a UUID, a
- *   reference like `ORD1234567890123`), not a typed card number;
+ *   reference like `ORD1234567890123`), not a typed card number; a UUID (8-4-4-4-12 hex digits) is
+ *   one whole, even when its first groups happen to be all digits (`12345678-1234-5678-b…`): UUIDs
+ *   are the usual Idempotency-Key, and one in a few thousand would otherwise be refused;
  * - digits after a `+` are a phone number in international notation;
  * - digits glued by a `.` to other digits are part of a decimal number or version;
  * - no card number starts with 0 (ISO/IEC 7812 issues none), which also spares placeholders
@@ -40,11 +42,15 @@ export interface CardNumberFinding {
 const groupedDigitRun = /\d+(?:[ -]\d+)*/g;
 const identifierCharacter = /[\p{L}_]/u;
 
+const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
 /** The card numbers in `text`, left to right, not overlapping. */
 export function findCardNumbers(text: string): CardNumberFinding[] {
+  // UUIDs masked in place (same length, so positions still point into `text`).
+  const scanned = text.replace(uuid, (match) => '_'.repeat(match.length));
   const findings: CardNumberFinding[] = [];
-  for (const run of text.matchAll(groupedDigitRun)) {
-    findings.push(...cardNumbersInRun(text, run.index, run[0]));
+  for (const run of scanned.matchAll(groupedDigitRun)) {
+    findings.push(...cardNumbersInRun(scanned, run.index, run[0]));
   }
   return findings;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { containsCardNumber, findCardNumbers, luhnValid } from './card-number-scan';
 
@@ -84,6 +85,18 @@ describe('findCardNumbers', () => {
       // "a456-" + 12 digits: without the letter rule, 456 plus the 12 digits would be a 15-digit candidate.
       expect(luhnValid('456426614174007')).toBe(true);
       expect(found('123e4567-e89b-12d3-a456-426614174007')).toEqual([]);
+    });
+
+    it('given UUIDs whose leading groups are all digits and Luhn-valid, when scanned, then the UUID is one identifier', () => {
+      // 42424242-4242-4242 alone would be a card in dash-joined groups; the rest of the UUID makes it an id.
+      expect(found('42424242-4242-4242')).toEqual(['42424242-4242-4242']);
+      expect(findCardNumbers('42424242-4242-4242-b9ab-0123456789ab')).toEqual([]);
+      expect(findCardNumbers('key 42424242-4242-4242-4242-424242424242 done')).toEqual([]);
+    });
+
+    it('given many random UUIDs (the usual Idempotency-Key), when checked, then none is taken for a card', () => {
+      const flagged = Array.from({ length: 200_000 }, () => randomUUID()).filter((key) => containsCardNumber(key));
+      expect(flagged).toEqual([]);
     });
 
     it('given an international phone number, when scanned, then the + marks it as one', () => {
