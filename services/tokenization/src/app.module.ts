@@ -13,6 +13,7 @@ import { currentKeyVersionTtlMs } from './vault-key-settings';
 import { DataKeys } from './keys/data-keys';
 import { kekSourcesFromEnvironment, readKeyEncryptionKeys } from './keys/key-encryption-keys';
 import { PgKeyStore } from './keys/key-store';
+import { SecurityCodeHoldSweeper } from './security-code-hold-sweeper';
 
 export const config = readPlatformConfig('tokenization', 8082);
 
@@ -28,6 +29,8 @@ function grpcPortFromEnvironment(text: string | undefined, defaultPort: number):
 /** Security codes live for the authorization that follows tokenization, not longer. */
 const cvcTtlMs = 10 * 60_000;
 const cvcEntriesMax = 1_000_000;
+/** Records of payment-time code holds outlive the payment-events topic's retention (30 days), not longer (see the sweeper). */
+const holdSweepOptions = { retentionMs: 31 * 24 * 3_600_000, intervalMs: 10 * 60_000, batchSizeMax: 1_000 };
 const dataKeyCacheOptions = { currentVersionTtlMs: currentKeyVersionTtlMs, cachedKeysMax: 100_000, kekReloadIntervalMs: 1_000 };
 
 @Module({
@@ -51,6 +54,11 @@ const dataKeyCacheOptions = { currentVersionTtlMs: currentKeyVersionTtlMs, cache
           logger,
         );
       },
+    },
+    {
+      provide: SecurityCodeHoldSweeper,
+      inject: [DATA_SOURCE, LOGGER],
+      useFactory: (dataSource: DataSource, logger: Logger) => new SecurityCodeHoldSweeper(dataSource, logger, holdSweepOptions),
     },
   ],
 })

@@ -82,4 +82,8 @@ export const tokenizationMigrations = [
        PRIMARY KEY (token, payment_id)
      )`,
   ]),
+  sqlMigration('VaultSecurityCodeHoldsHeldAt1795795500000', [
+    // The sweeper forgets holds past retention by age.
+    'CREATE INDEX security_code_holds_held_at ON vault.security_code_holds (held_at)',
+  ]),
 ];
