@@ -102,7 +102,7 @@ async function driveCardTraffic(): Promise<void> {
     paymentIds.set(name, JSON.parse(paid.body).id);
   }
   // The vault's only way in is gRPC: an intruder without a credential gets nothing back, not even an echo.
-  const intruder = await rawVaultCall('Tokenize', { merchantId: platform.merchantId, card: { number: testCards.visa, expMonth: 12, expYear: 2030, cvc: '123' } });
+  const intruder = await rawVaultCall('Tokenize', { merchantId: platform.merchantId, card: { number: testCards.visa, expMonth: 12, expYear: 2030, cvc: '123' }, use: 1 });
   exchanges.push({ request: 'gRPC Tokenize without a credential', status: intruder.code, headers: JSON.stringify(intruder.trailers), body: intruder.details });
   expect(intruder.code).toBe(status.UNAUTHENTICATED);
 }

@@ -93,6 +93,23 @@ describe('saved cards (POST /v1/tokens) and payments with a token', () => {
   });
 });
 
+describe('what a card is stored for', () => {
+  it("keeps a saved card as saved and a payment's card as that payment's, which cannot be paid with again", async () => {
+    const { body: token } = await saveCard();
+    const paid = await api('/v1/payments', { body: cardPayment() });
+    expect(paid.body.status).toBe('succeeded');
+    const [row] = await sql<{ token: string }>("SELECT state->'payment'->'request'->'paymentMethod'->'card'->>'token' AS token FROM intake.payments WHERE id = $1", [paid.body.id]);
+    const kinds = await sql('SELECT token, kind FROM vault.cards WHERE token = ANY($1) ORDER BY kind', [[token.id, row!.token]]);
+    expect(kinds).toEqual([{ token: row!.token, kind: 'payment' }, { token: token.id, kind: 'saved' }]);
+
+    // A payment's card is destroyed after the vault's retention; until then it is no saved card either.
+    const reuse = await api('/v1/payments', { body: tokenPayment(row!.token) });
+    expect(reuse.status).toBe(400);
+    expect(reuse.body.error).toMatchObject({ code: 'resource_missing', param: 'payment_method.token' });
+    expect((await api(`/v1/tokens/${row!.token}`, { method: 'DELETE' })).status).toBe(404);
+  });
+});
+
 describe('Idempotency-Key on POST /v1/tokens', () => {
   const withKey = (key: string, body: unknown = { card }, apiKey?: string) =>
     api('/v1/tokens', { body, headers: { 'idempotency-key': key }, ...(apiKey ? { key: apiKey } : {}) });

@@ -155,7 +155,7 @@ async function runVault({ address, dataDir, merchantId }) {
     const tokens = [];
     const card = { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' };
     const tokenize = await measure(async (index) => {
-      tokens[index] = (await intake.tokenize(merchantId, card)).token;
+      tokens[index] = (await intake.tokenize(merchantId, card, 'payment')).token;
     });
     const saved = tokens.filter(Boolean);
     if (saved.length === 0) throw new Error(`no card was tokenized: ${JSON.stringify(tokenize.failures)}`);

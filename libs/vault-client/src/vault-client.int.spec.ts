@@ -41,7 +41,7 @@ describe('VaultClient over a real channel', () => {
   it('reports a vault that refuses connections as unavailable (intake answers 503), without waiting for the deadline', async () => {
     const intake = clientOf(`127.0.0.1:${await closedPort()}`, 'intake');
     const startedAt = Date.now();
-    const failure = intake.tokenize('mer_1', { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' });
+    const failure = intake.tokenize('mer_1', { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' }, 'payment');
     await expect(failure).rejects.toBeInstanceOf(VaultUnavailableError);
     await expect(failure).rejects.toMatchObject({ code: 'unreachable', grpcStatus: status.UNAVAILABLE });
     expect(Date.now() - startedAt).toBeLessThan(timeoutMs);

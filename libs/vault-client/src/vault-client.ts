@@ -28,6 +28,11 @@ export interface VaultCard {
   cvc?: string;
 }
 
+/** `payment`: one payment's card, destroyed after the vault's retention; `saved`: kept until deleted. */
+export type CardUse = 'payment' | 'saved';
+
+const cardUseMessage: Record<CardUse, vaultV1.CardUse> = { payment: vaultV1.CardUse.PAYMENT, saved: vaultV1.CardUse.SAVED };
+
 export type DetokenizeResult = { ok: true; card: VaultCard } | { ok: false; code: 'token_not_found' | 'cvc_expired'; message: string };
 
 export interface VaultAuditEntry {
@@ -89,9 +94,13 @@ export class VaultClient {
     this.credential.set('authorization', `Bearer ${options.callerSecret}`);
   }
 
-  /** Stores a card; answers its token and the facts that may leave the vault. Card refusals are `VaultClientError('invalid_card')`. */
-  async tokenize(merchantId: string, card: { number: string; expMonth: number; expYear: number; cvc: string }): Promise<CardFacts> {
-    const response = await this.call(methods.tokenize, { merchantId, card: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc } });
+  /**
+   * Stores a card for one payment or as a saved card (`use`: how long the vault keeps it); answers
+   * its token and the facts that may leave the vault. Card refusals are `VaultClientError('invalid_card')`.
+   */
+  async tokenize(merchantId: string, card: { number: string; expMonth: number; expYear: number; cvc: string }, use: CardUse): Promise<CardFacts> {
+    const request = { merchantId, card: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc }, use: cardUseMessage[use] };
+    const response = await this.call(methods.tokenize, request);
     return cardFactsOf(response.cardFacts);
   }
 

@@ -51,7 +51,7 @@ export class PaymentIntake {
     }
     // Named before the card is resolved: a security code given with a saved card is held for this payment.
     const paymentId = `pay_${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`;
-    const cardFacts = 'token' in card ? await this.savedCard(merchantId, paymentId, card) : await this.vault.tokenize(merchantId, card);
+    const cardFacts = 'token' in card ? await this.savedCard(merchantId, paymentId, card) : await this.vault.tokenize(merchantId, card, 'payment');
     const request: PaymentRequested = {
       amount: { amountMinor: dto.amount, currency },
       captureMethod: dto.capture_method ?? 'automatic',

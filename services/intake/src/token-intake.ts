@@ -63,7 +63,7 @@ export class TokenIntake {
     const card = { number: dto.card.number.replace(/[\s-]/g, ''), expMonth: dto.card.exp_month, expYear: dto.card.exp_year, cvc: dto.card.cvc };
     const validation = validateCard(card, new Date());
     if (!validation.ok) throw new ApiError(402, 'card_error', validation.failure.code, validation.failure.message, `card.${validation.failure.field}`);
-    if (idempotencyKey === undefined) return { token: presentToken(await this.vault.tokenize(merchantId, card)), replayed: false };
+    if (idempotencyKey === undefined) return { token: presentToken(await this.vault.tokenize(merchantId, card, 'saved')), replayed: false };
 
     // Keyed, so the low-entropy card data in the body cannot be recovered from the stored digest.
     const requestHash = requestFingerprint(this.requestHashSecret, dto);
@@ -71,7 +71,7 @@ export class TokenIntake {
     if (claimId === undefined) return { token: await this.remembered(merchantId, idempotencyKey, requestHash), replayed: true };
     let token: PresentedToken;
     try {
-      token = presentToken(await this.vault.tokenize(merchantId, card));
+      token = presentToken(await this.vault.tokenize(merchantId, card, 'saved'));
     } catch (error) {
       await this.release(merchantId, idempotencyKey, claimId);
       throw error;

@@ -13,7 +13,7 @@ import { currentKeyVersionTtlMs } from './vault-key-settings';
 import { DataKeys } from './keys/data-keys';
 import { kekSourcesFromEnvironment, readKeyEncryptionKeys } from './keys/key-encryption-keys';
 import { PgKeyStore } from './keys/key-store';
-import { SecurityCodeHoldSweeper } from './security-code-hold-sweeper';
+import { VaultRetentionSweeper } from './vault-retention-sweeper';
 
 export const config = readPlatformConfig('tokenization', 8082);
 
@@ -29,8 +29,21 @@ function grpcPortFromEnvironment(text: string | undefined, defaultPort: number):
 /** Security codes live for the authorization that follows tokenization, not longer. */
 const cvcTtlMs = 10 * 60_000;
 const cvcEntriesMax = 1_000_000;
-/** Records of payment-time code holds outlive the payment-events topic's retention (30 days), not longer (see the sweeper). */
-const holdSweepOptions = { retentionMs: 31 * 24 * 3_600_000, intervalMs: 10 * 60_000, batchSizeMax: 1_000 };
+const hourMs = 3_600_000;
+/** What the vault destroys when (see VaultRetentionSweeper); a payment's card: `VAULT_PAYMENT_CARD_RETENTION_HOURS`, 7 days by default. */
+const retentionOptions = {
+  paymentCardRetentionMs: positiveNumber(process.env.VAULT_PAYMENT_CARD_RETENTION_HOURS ?? '168', 'VAULT_PAYMENT_CARD_RETENTION_HOURS') * hourMs,
+  holdRetentionMs: 31 * 24 * hourMs,
+  intervalMs: 10 * 60_000,
+  batchSizeMax: 1_000,
+  batchesPerRoundMax: 100,
+};
+
+function positiveNumber(text: string, name: string): number {
+  const value = Number(text);
+  if (!(value > 0)) throw new Error(`${name} must be a positive number, got ${text}`);
+  return value;
+}
 const dataKeyCacheOptions = { currentVersionTtlMs: currentKeyVersionTtlMs, cachedKeysMax: 100_000, kekReloadIntervalMs: 1_000 };
 
 @Module({
@@ -56,9 +69,9 @@ const dataKeyCacheOptions = { currentVersionTtlMs: currentKeyVersionTtlMs, cache
       },
     },
     {
-      provide: SecurityCodeHoldSweeper,
+      provide: VaultRetentionSweeper,
       inject: [DATA_SOURCE, LOGGER],
-      useFactory: (dataSource: DataSource, logger: Logger) => new SecurityCodeHoldSweeper(dataSource, logger, holdSweepOptions),
+      useFactory: (dataSource: DataSource, logger: Logger) => new VaultRetentionSweeper(dataSource, logger, retentionOptions),
     },
   ],
 })

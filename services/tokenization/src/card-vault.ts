@@ -25,6 +25,9 @@ export interface CardInput {
 /** The facts of a saved card that may leave the vault (the payment's `CardFacts`), and when it was saved. */
 export type CardFactsOfToken = CardFacts & { createdAt?: Date };
 
+/** What a card is stored for: one payment (destroyed after retention) or saved by the merchant (kept until deleted). */
+export type CardUse = 'payment' | 'saved';
+
 export interface DetokenizeRequest {
   merchantId: string;
   token: string;
@@ -83,7 +86,8 @@ export class CardVault {
     private readonly logger: Logger,
   ) {}
 
-  async tokenize(caller: CallerCredential, merchantId: string, card: CardInput): Promise<CardFactsOfToken> {
+  /** `use` decides retention: a payment's card is destroyed after the retention sweep's window, a saved one when deleted. */
+  async tokenize(caller: CallerCredential, merchantId: string, card: CardInput, use: CardUse): Promise<CardFactsOfToken> {
     this.authorize(caller, 'tokenize');
     const number = normalizeCardNumber(card.number);
     const validation = validateCard({ number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc }, new Date());
@@ -99,9 +103,9 @@ export class CardVault {
     ]);
     if (!this.cvcs.put(token, card.cvc)) throw new VaultError('vault_busy', 'The vault cannot hold more card security codes right now; retry shortly.');
     await this.dataSource.query(
-      `INSERT INTO vault.cards (token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-      [token, merchantId, sealed.keyVersion, sealed.nonce, sealed.ciphertext, sealed.authTag, facts.brand, facts.last4, facts.bin, facts.expMonth, facts.expYear, fingerprint, true],
+      `INSERT INTO vault.cards (token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied, kind)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      [token, merchantId, sealed.keyVersion, sealed.nonce, sealed.ciphertext, sealed.authTag, facts.brand, facts.last4, facts.bin, facts.expMonth, facts.expYear, fingerprint, true, use],
     );
     return { token, brand: facts.brand, last4: facts.last4, bin: facts.bin, expMonth: facts.expMonth, expYear: facts.expYear, fingerprint };
   }
@@ -148,11 +152,11 @@ export class CardVault {
     return { number: card.number, expMonth: card.expMonth, expYear: card.expYear, ...(cvc !== undefined ? { cvc } : {}) };
   }
 
-  /** The card facts of a merchant's token (for a payment with a saved card); another merchant's token is not found. */
+  /** The card facts of a merchant's saved card; another merchant's token, or one payment's card, is not found. */
   async lookup(caller: CallerCredential, merchantId: string, token: string): Promise<CardFactsOfToken> {
     this.authorize(caller, 'tokenize');
     const [row]: { brand: string; last4: string; bin: string; exp_month: number; exp_year: number; fingerprint: string; created_at: Date }[] = await this.dataSource.query(
-      'SELECT brand, last4, bin, exp_month, exp_year, fingerprint, created_at FROM vault.cards WHERE token = $1 AND merchant_id = $2',
+      "SELECT brand, last4, bin, exp_month, exp_year, fingerprint, created_at FROM vault.cards WHERE token = $1 AND merchant_id = $2 AND kind = 'saved'",
       [token, merchantId],
     );
     if (!row) throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
@@ -162,7 +166,7 @@ export class CardVault {
   /** Destroys a merchant's token: the ciphertext row and any security code held for it. */
   async deleteToken(caller: CallerCredential, merchantId: string, token: string): Promise<void> {
     this.authorize(caller, 'tokenize');
-    const [, deleted]: [unknown[], number] = await this.dataSource.query('DELETE FROM vault.cards WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
+    const [, deleted]: [unknown[], number] = await this.dataSource.query("DELETE FROM vault.cards WHERE token = $1 AND merchant_id = $2 AND kind = 'saved'", [token, merchantId]);
     if (deleted === 0) throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
     this.cvcs.erase(token);
     // Codes held for its payments expire on their own; a deleted token is never detokenized again.
@@ -176,7 +180,7 @@ export class CardVault {
    */
   async holdSecurityCode(caller: CallerCredential, hold: SecurityCodeHold): Promise<void> {
     this.authorize(caller, 'tokenize');
-    const [card]: { brand: string }[] = await this.dataSource.query('SELECT brand FROM vault.cards WHERE token = $1 AND merchant_id = $2', [hold.token, hold.merchantId]);
+    const [card]: { brand: string }[] = await this.dataSource.query("SELECT brand FROM vault.cards WHERE token = $1 AND merchant_id = $2 AND kind = 'saved'", [hold.token, hold.merchantId]);
     if (!card) throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
     const check = validateSecurityCode(card.brand, hold.cvc);
     if (!check.ok) throw new VaultError('invalid_card', check.failure.message, check.failure.field, check.failure.code);

@@ -86,4 +86,11 @@ export const tokenizationMigrations = [
     // The sweeper forgets holds past retention by age.
     'CREATE INDEX security_code_holds_held_at ON vault.security_code_holds (held_at)',
   ]),
+  sqlMigration('VaultCardUse1795795600000', [
+    // One payment's card or a merchant's saved card: decides retention (PCI DSS 3.2.1). Cards stored
+    // before this knew no difference and stay as saved ones (never destroyed unasked).
+    "ALTER TABLE vault.cards ADD COLUMN kind text NOT NULL DEFAULT 'saved' CHECK (kind IN ('payment', 'saved'))",
+    'ALTER TABLE vault.cards ALTER COLUMN kind DROP DEFAULT',
+    'CREATE INDEX cards_kind_created_at ON vault.cards (kind, created_at)',
+  ]),
 ];

@@ -36,8 +36,8 @@ export class VaultGrpcController {
   @GrpcMethod('VaultService', 'Tokenize')
   tokenize(request: vaultV1.TokenizeRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.TokenizeResponseSchema>> {
     return this.serve('Tokenize', async () => {
-      const { merchantId, card } = validated(TokenizeRules, request);
-      const facts = await this.vault.tokenize(credentialOf(metadata), merchantId, card);
+      const { merchantId, card, use } = validated(TokenizeRules, request);
+      const facts = await this.vault.tokenize(credentialOf(metadata), merchantId, card, use === 2 ? 'saved' : 'payment');
       return { cardFacts: cardFactsMessage(facts) };
     });
   }

@@ -1,5 +1,5 @@
 import { plainToInstance, Type } from 'class-transformer';
-import { IsDefined, IsInt, IsObject, IsString, Length, Matches, Max, MaxLength, Min, validateSync, ValidateNested, type ValidationError } from 'class-validator';
+import { IsDefined, IsIn, IsInt, IsObject, IsString, Length, Matches, Max, MaxLength, Min, validateSync, ValidateNested, type ValidationError } from 'class-validator';
 import { auditPageSizeMax } from './card-vault';
 import { VaultError } from './vault-error';
 
@@ -19,6 +19,8 @@ export class CardRules {
 export class TokenizeRules {
   @IsString() @Length(1, idLengthMax) merchantId!: string;
   @IsDefined() @IsObject() @ValidateNested() @Type(() => CardRules) card!: CardRules;
+  /** CardUse PAYMENT (1) or SAVED (2); UNSPECIFIED (0) is refused. */
+  @IsIn([1, 2], { message: 'use must be CARD_USE_PAYMENT or CARD_USE_SAVED' }) use!: number;
 }
 
 export class TokenRefRules {

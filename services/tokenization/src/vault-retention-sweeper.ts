@@ -1,0 +1,82 @@
+import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import type { Logger } from '@dirigen/observability';
+import type { DataSource } from 'typeorm';
+
+export interface RetentionOptions {
+  /**
+   * A payment's card (not saved by the merchant) is destroyed this long after it was stored: long
+   * enough for the payment's authorization, retries and failover, no longer (PCI DSS 3.2.1).
+   */
+  paymentCardRetentionMs: number;
+  /**
+   * The record that a payment-time security code was held (never the code) is forgotten after this:
+   * past the payment topic's retention (30 days) no authorization can still come for it.
+   */
+  holdRetentionMs: number;
+  intervalMs: number;
+  /** Rows deleted per statement; a round repeats until a batch comes back short, or `batchesPerRoundMax`. */
+  batchSizeMax: number;
+  batchesPerRoundMax: number;
+}
+
+/** Destroys what the vault no longer needs, in bounded batches, on a timer. */
+export class VaultRetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly logger: Logger,
+    private readonly options: RetentionOptions,
+  ) {
+    if (!(options.batchSizeMax >= 1 && options.batchesPerRoundMax >= 1)) throw new Error('invariant: batchSizeMax and batchesPerRoundMax are at least 1');
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.sweep().catch((error: unknown) => this.logger.warn({ err: error }, 'vault retention sweep failed; retried next round'));
+    }, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One round: expired payment cards, then expired hold records, each until none is left. */
+  async sweep(): Promise<{ paymentCards: number; holds: number }> {
+    const paymentCards = await this.drain(() => this.sweepPaymentCards());
+    const holds = await this.drain(() => this.sweepHolds());
+    if (paymentCards > 0 || holds > 0) this.logger.info({ paymentCards, holds }, 'vault retention: destroyed expired payment cards and hold records');
+    return { paymentCards, holds };
+  }
+
+  private async drain(deleteBatch: () => Promise<number>): Promise<number> {
+    let total = 0;
+    for (let batch = 0; batch < this.options.batchesPerRoundMax; batch++) {
+      const deleted = await deleteBatch();
+      total += deleted;
+      if (deleted < this.options.batchSizeMax) break;
+    }
+    return total;
+  }
+
+  /** Destroys up to `batchSizeMax` payment cards older than their retention. */
+  async sweepPaymentCards(): Promise<number> {
+    const [, deleted]: [unknown, number] = await this.dataSource.query(
+      `DELETE FROM vault.cards WHERE token IN (
+         SELECT token FROM vault.cards WHERE kind = 'payment' AND created_at < now() - make_interval(secs => $1) LIMIT $2)`,
+      [this.options.paymentCardRetentionMs / 1000, this.options.batchSizeMax],
+    );
+    return deleted;
+  }
+
+  /** Forgets up to `batchSizeMax` hold records older than their retention. */
+  async sweepHolds(): Promise<number> {
+    const [, deleted]: [unknown, number] = await this.dataSource.query(
+      `DELETE FROM vault.security_code_holds WHERE (token, payment_id) IN (
+         SELECT token, payment_id FROM vault.security_code_holds WHERE held_at < now() - make_interval(secs => $1) LIMIT $2)`,
+      [this.options.holdRetentionMs / 1000, this.options.batchSizeMax],
+    );
+    return deleted;
+  }
+}
