@@ -16,7 +16,7 @@ export interface VaultClientOptions {
   callerSecret: string;
   /** Deadline of each call, from when it is made. */
   timeoutMs: number;
-  /** Insecure by default: inside one host or a mesh that encrypts. Pass TLS credentials across networks. */
+  /** Mutual TLS credentials (`vaultChannelCredentials`); insecure without them, for local development only. */
   channelCredentials?: ChannelCredentials;
 }
 
