@@ -12,6 +12,8 @@ const secrets = JSON.parse(readFileSync(join(platform.dataDir, 'secrets.json'), 
 export function vaultSecretOf(caller: VaultCaller): string {
   return secrets.vaultCallers[caller]!;
 }
+/** The vault's local certificate names 127.0.0.1 and localhost; the name, not the IP, is what TLS may send (SNI). */
+const vaultTlsServerName = 'localhost';
 const clients: { close(): void }[] = [];
 afterAll(() => clients.forEach((client) => client.close()));
 
@@ -23,7 +25,7 @@ export function channelAs(caller: VaultCaller): ChannelCredentials {
 
 /** The shared vault client, as `caller` with its real secret (or the given wrong one), over the certificate of `certificateOf` (its own by default). */
 export function vaultAs(caller: VaultCaller, secret = secrets.vaultCallers[caller]!, certificateOf: VaultCaller = caller): VaultClient {
-  const client = new VaultClient({ address: platform.vaultGrpcAddress, caller, callerSecret: secret, timeoutMs: 10_000, channelCredentials: channelAs(certificateOf) });
+  const client = new VaultClient({ address: platform.vaultGrpcAddress, caller, callerSecret: secret, timeoutMs: 10_000, channelCredentials: channelAs(certificateOf), tlsServerName: vaultTlsServerName });
   clients.push(client);
   return client;
 }
@@ -41,7 +43,7 @@ export interface RawAnswer {
  * over `channel`: the gateway's certificate unless told otherwise (plaintext, a foreign CA's …).
  */
 export function rawVaultCall(method: string, request: Record<string, unknown>, metadata: Record<string, string> = {}, channel: ChannelCredentials = channelAs('gateway')): Promise<RawAnswer> {
-  const client = new Client(platform.vaultGrpcAddress, channel);
+  const client = new Client(platform.vaultGrpcAddress, channel, { 'grpc.ssl_target_name_override': vaultTlsServerName });
   const definition = grpcUnaryMethod(vaultV1.VaultService, method);
   const sent = new Metadata();
   for (const [key, value] of Object.entries(metadata)) sent.set(key, value);

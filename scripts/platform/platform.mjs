@@ -181,7 +181,10 @@ export async function startPlatform(options = {}) {
     };
     const vaultTlsEnv = (definition) => {
       const own = definition.name === 'tokenization' ? vaultTls.vault : vaultTls.callers[definition.name];
-      return own ? { VAULT_GRPC_TLS_CA: vaultTls.ca, VAULT_GRPC_TLS_CERT: own.cert, VAULT_GRPC_TLS_KEY: own.key } : {};
+      if (!own) return {};
+      // Callers dial 127.0.0.1 but expect the name `localhost` (in the vault's certificate): an IP is no valid TLS server name (SNI).
+      const serverName = definition.name === 'tokenization' ? {} : { VAULT_GRPC_TLS_SERVER_NAME: 'localhost' };
+      return { VAULT_GRPC_TLS_CA: vaultTls.ca, VAULT_GRPC_TLS_CERT: own.cert, VAULT_GRPC_TLS_KEY: own.key, ...serverName };
     };
     const seedMerchant = (merchantId, merchantApiKey) =>
       Promise.all(serviceDefinitions.filter((definition) => definition.migrates).map((definition) => runMigrations(definition, { ...baseEnv, ...databaseEnv(definition) }, merchantId, merchantApiKey)));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import type { VaultClientOptions } from './vault-client';
 
 /** The variables that turn on mutual TLS between the vault and its callers (file paths, PEM). */
 export const vaultTlsVariables = {
@@ -12,10 +13,17 @@ export const vaultTlsVariables = {
 } as const;
 
 /**
+ * Callers only, optional: the name the vault's certificate must carry, when it is not the host of
+ * VAULT_GRPC_ADDRESS (an IP, or a name the certificate lacks). Also what the TLS handshake sends as
+ * SNI, which RFC 6066 forbids to be an IP (Node warns, DEP0123).
+ */
+export const vaultTlsServerNameVariable = 'VAULT_GRPC_TLS_SERVER_NAME';
+
+/**
  * How the vault's gRPC connections are protected: mutual TLS when all three files are given,
  * plaintext (local development only) when none is. Anything in between is a misconfiguration.
  */
-export type VaultTlsSettings = { kind: 'plaintext' } | { kind: 'mutual'; caFile: string; certFile: string; keyFile: string };
+export type VaultTlsSettings = { kind: 'plaintext' } | { kind: 'mutual'; caFile: string; certFile: string; keyFile: string; serverName?: string };
 
 /** The PEM material of mutual TLS, read once at start (a restart picks up renewed certificates). */
 export interface VaultTlsMaterial {
@@ -33,7 +41,8 @@ export function vaultTlsFromEnvironment(env: NodeJS.ProcessEnv): VaultTlsSetting
   const caFile = env[vaultTlsVariables.ca] || undefined;
   const certFile = env[vaultTlsVariables.cert] || undefined;
   const keyFile = env[vaultTlsVariables.key] || undefined;
-  if (caFile && certFile && keyFile) return { kind: 'mutual', caFile, certFile, keyFile };
+  const serverName = env[vaultTlsServerNameVariable] || undefined;
+  if (caFile && certFile && keyFile) return { kind: 'mutual', caFile, certFile, keyFile, ...(serverName ? { serverName } : {}) };
   if (!caFile && !certFile && !keyFile) return { kind: 'plaintext' };
   const missing = Object.values(vaultTlsVariables).filter((name) => !env[name]);
   throw new Error(`vault mutual TLS is half configured: set ${Object.values(vaultTlsVariables).join(', ')} together (or none, for plaintext in local development); missing ${missing.join(', ')}`);
@@ -61,4 +70,10 @@ export function vaultChannelCredentials(settings: VaultTlsSettings): ChannelCred
   const material = readVaultTlsMaterial(settings);
   // Explicit: the vault's certificate must chain to our CA and name the host we dial.
   return credentials.createSsl(material.ca, material.key, material.cert, { rejectUnauthorized: true });
+}
+
+/** The transport part of a caller's `VaultClientOptions`: nothing in plaintext mode, else mutual TLS credentials and the expected server name. */
+export function vaultClientTransport(settings: VaultTlsSettings): Pick<VaultClientOptions, 'channelCredentials' | 'tlsServerName'> {
+  if (settings.kind === 'plaintext') return {};
+  return { channelCredentials: vaultChannelCredentials(settings), ...(settings.serverName ? { tlsServerName: settings.serverName } : {}) };
 }

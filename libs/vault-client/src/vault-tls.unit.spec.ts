@@ -13,6 +13,12 @@ describe('vaultTlsFromEnvironment', () => {
     });
   });
 
+  it('carries the name the vault certificate must carry, when given', () => {
+    expect(vaultTlsFromEnvironment({ VAULT_GRPC_TLS_CA: '/tls/ca.crt', VAULT_GRPC_TLS_CERT: '/tls/me.crt', VAULT_GRPC_TLS_KEY: '/tls/me.key', VAULT_GRPC_TLS_SERVER_NAME: 'vault.internal' })).toMatchObject({
+      kind: 'mutual', serverName: 'vault.internal',
+    });
+  });
+
   it.each([
     [{ VAULT_GRPC_TLS_CA: '/tls/ca.crt' }, 'VAULT_GRPC_TLS_CERT, VAULT_GRPC_TLS_KEY'],
     [{ VAULT_GRPC_TLS_CERT: '/tls/me.crt', VAULT_GRPC_TLS_KEY: '/tls/me.key' }, 'VAULT_GRPC_TLS_CA'],

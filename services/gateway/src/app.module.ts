@@ -4,7 +4,7 @@ import type { AttemptOutcome } from '@dirigen/payments';
 import { paymentConsumerProvider, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
 import { AuthorizationRunner } from './authorization-runner';
 import { gatewaySchema } from './gateway.migrations';
-import { VaultClient, vaultChannelCredentials, vaultTlsFromEnvironment } from '@dirigen/vault-client';
+import { VaultClient, vaultClientTransport, vaultTlsFromEnvironment } from '@dirigen/vault-client';
 
 export const config = readPlatformConfig('gateway', 8480);
 
@@ -41,7 +41,7 @@ function configuredConnectors(env: NodeJS.ProcessEnv): Map<string, PaymentConnec
             callerSecret: process.env.VAULT_CALLER_SECRET ?? '',
             timeoutMs: vaultCallTimeoutMs,
             // Mutual TLS when VAULT_GRPC_TLS_* are set; a half configuration fails the start.
-            channelCredentials: vaultChannelCredentials(vaultTlsFromEnvironment(process.env)),
+            ...vaultClientTransport(vaultTlsFromEnvironment(process.env)),
           }),
         ),
     },

@@ -26,7 +26,7 @@ import { TokenIntake } from './token-intake';
 import { TokensController } from './tokens.controller';
 import { PaymentsProjection } from './payments.projection';
 import { projectionConsumer, PaymentsReadModel } from './payments.read-model';
-import { VaultClient, vaultChannelCredentials, vaultTlsFromEnvironment } from '@dirigen/vault-client';
+import { VaultClient, vaultClientTransport, vaultTlsFromEnvironment } from '@dirigen/vault-client';
 
 export const config = readPlatformConfig('intake', 8080);
 
@@ -74,7 +74,7 @@ function requiredSecret(name: string): Buffer {
           callerSecret: process.env.VAULT_CALLER_SECRET ?? '',
           timeoutMs: vaultCallTimeoutMs,
           // Mutual TLS when VAULT_GRPC_TLS_* are set; a half configuration fails the start.
-          channelCredentials: vaultChannelCredentials(vaultTlsFromEnvironment(process.env)),
+          ...vaultClientTransport(vaultTlsFromEnvironment(process.env)),
         }),
     },
     {
