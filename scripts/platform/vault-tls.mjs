@@ -13,8 +13,11 @@ const validityDays = 365;
 const renewBeforeMs = 7 * 24 * 3_600_000;
 const opensslTimeoutMs = 30_000;
 
+/** What the vault's certificate names besides 127.0.0.1 and localhost (e.g. `tokenization`, its compose host). */
+const serverNameRule = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+
 // Our own configuration, so the system's openssl.cnf (its defaults and extensions) plays no part.
-const opensslConfig = `[req]
+const opensslConfig = (serverNames) => `[req]
 distinguished_name = dn
 prompt = no
 [dn]
@@ -27,7 +30,7 @@ subjectKeyIdentifier = hash
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectAltName = IP:127.0.0.1, DNS:localhost${serverNames.map((name) => `, DNS:${name}`).join('')}
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 [client_ext]
@@ -72,30 +75,34 @@ function staleReason(paths) {
 }
 
 /**
- * Issues a whole new set into `dir` (replacing any): CA, vault server certificate (SAN 127.0.0.1,
- * localhost), a client certificate per caller. The CA's key is destroyed once they are signed, so
+ * Issues a whole new set into `dir` (replacing one there): CA, vault server certificate (SAN 127.0.0.1,
+ * localhost and `serverNames`), a client certificate per caller. The CA's key is destroyed once they are signed, so
  * nothing else can ever be signed by this CA; the next renewal makes a new one.
  */
-export function issueVaultTls(dir, { caName, callers = vaultCallerNames }) {
+export function issueVaultTls(dir, { caName, callers = vaultCallerNames, serverNames = [] }) {
+  for (const name of serverNames) if (!serverNameRule.test(name)) throw new Error(`not a DNS name for the vault certificate: ${name}`);
   requireOpenssl();
   const paths = vaultTlsPaths(dir);
-  rmSync(dir, { recursive: true, force: true });
+  const issueId = randomBytes(6).toString('hex');
+  // Only our own files are replaced: `dir` may be any directory a user names (never wiped).
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const configPath = join(dir, 'openssl.cnf');
-  const caKeyPath = join(dir, 'ca.key');
-  writeFileSync(configPath, opensslConfig);
+  // Working files under names no one else uses, all removed before returning.
+  const scratch = (name) => join(dir, `.vault-tls-${issueId}-${name}`);
+  const configPath = scratch('openssl.cnf');
+  const caKeyPath = scratch('ca.key');
+  writeFileSync(configPath, opensslConfig(serverNames));
   try {
     writePrivateKey(caKeyPath);
     openssl(['req', '-config', configPath, '-new', '-x509', '-key', caKeyPath, '-subj', `/CN=${caName}`, '-days', String(validityDays), '-sha256', '-extensions', 'ca_ext', '-out', paths.ca]);
     const issue = (name, pair, extensions) => {
-      const requestPath = join(dir, `${name}.csr`);
+      const requestPath = scratch(`${name}.csr`);
       writePrivateKey(pair.key);
       openssl(['req', '-config', configPath, '-new', '-key', pair.key, '-subj', `/CN=${name}`, '-out', requestPath]);
       openssl([
         'x509', '-req', '-in', requestPath, '-CA', paths.ca, '-CAkey', caKeyPath, '-set_serial', `0x${randomBytes(16).toString('hex')}`,
         '-days', String(validityDays), '-sha256', '-extfile', configPath, '-extensions', extensions, '-out', pair.cert,
       ]);
-      rmSync(requestPath);
+      rmSync(requestPath, { force: true });
     };
     issue('vault', paths.vault, 'server_ext');
     for (const name of callers) issue(name, { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) }, 'client_ext');
@@ -123,4 +130,17 @@ function requireOpenssl() {
 function openssl(args) {
   const result = spawnSync('openssl', args, { encoding: 'utf8', timeout: opensslTimeoutMs });
   if (result.error || result.status !== 0) throw new Error(`openssl ${args[0]} failed: ${result.error?.message ?? result.stderr.trim()}`);
+}
+
+// `npm run vault:tls -- --out <dir> [--server-name <dns name>]…`: a set for docker-compose or a staging
+// cluster (the vault's certificate then also names e.g. `tokenization`). Production should prefer its own PKI.
+if (process.argv[1] && import.meta.filename === process.argv[1]) {
+  const { parseArgs } = await import('node:util');
+  const { values } = parseArgs({ options: { out: { type: 'string' }, 'server-name': { type: 'string', multiple: true, default: [] } } });
+  if (!values.out) {
+    console.error('usage: npm run vault:tls -- --out <dir> [--server-name <dns name>]…');
+    process.exit(2);
+  }
+  const paths = issueVaultTls(values.out, { caName: 'Dirigen vault CA', serverNames: values['server-name'] });
+  console.log(`issued into ${paths.dir}: ca.crt; vault.crt/.key (127.0.0.1, localhost${values['server-name'].map((name) => `, ${name}`).join('')}); ${vaultCallerNames.map((name) => `${name}.crt/.key`).join(', ')}; keys 0600, valid ${validityDays} days; the CA key is destroyed`);
 }
