@@ -203,13 +203,17 @@ describe('the vault over mutual TLS', () => {
     expect(await auditOutcomes(token)).toEqual([]);
   });
 
-  it("refuses a client certificate signed by another CA, even with the gateway's name and secret", async () => {
+  it("refuses a TLS client without a certificate, or with one signed by another CA, even with the gateway's name and secret", async () => {
     const { token, paymentId } = await tokenOfNewPayment();
+    const request = { merchantId: platform.merchantId, token, purpose: 'probe', paymentId };
+    const withoutCertificate = credentials.createSsl(readFileSync(platform.vaultTls.ca), null, null, { rejectUnauthorized: true });
     const foreign = await foreignTls();
     const gatewayOfAnotherCa = credentials.createSsl(readFileSync(platform.vaultTls.ca), readFileSync(foreign.callers.gateway!.key), readFileSync(foreign.callers.gateway!.cert), { rejectUnauthorized: true });
-    const answer = await rawVaultCall('Detokenize', { merchantId: platform.merchantId, token, purpose: 'probe', paymentId }, gatewayMetadata(), gatewayOfAnotherCa);
-    expect(answer.code).toBe(status.UNAVAILABLE);
-    expect(answer.trailers).not.toHaveProperty('dirigen-vault-error');
+    for (const channel of [withoutCertificate, gatewayOfAnotherCa]) {
+      const answer = await rawVaultCall('Detokenize', request, gatewayMetadata(), channel);
+      expect(answer.code).toBe(status.UNAVAILABLE);
+      expect(answer.trailers).not.toHaveProperty('dirigen-vault-error');
+    }
     expect(await auditOutcomes(token)).toEqual([]);
   });
 
