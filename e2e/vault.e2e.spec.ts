@@ -240,6 +240,11 @@ describe('the vault over mutual TLS', () => {
       { caller: 'gateway', outcome: 'refused_certificate_mismatch' },
       { caller: 'gateway', outcome: 'released' },
     ]);
+    const refusalsLogged = readFileSync(join(platform.dataDir, 'logs', 'tokenization.log'), 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('the client certificate names another caller'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(refusalsLogged).toContainEqual(expect.objectContaining({ level: 'warn', caller: 'gateway', certificateName: 'intake', permission: 'detokenize' }));
     // The binding holds for every method: intake's certificate cannot read the audit trail as the auditor either.
     await expect(vaultAs('auditor', vaultSecretOf('auditor'), 'intake').queryAudit({ token })).rejects.toMatchObject({ code: 'caller_unauthenticated' });
   });

@@ -232,6 +232,8 @@ export class CardVault {
       case 'unauthenticated':
         throw new VaultError('caller_unauthenticated', 'The internal caller credential is missing or wrong.');
       case 'certificate_mismatch':
+        // Who held which certificate is for the investigation (the audit row keeps the claimed name only); names are no secrets.
+        this.logger.warn({ caller: caller.name, certificateName: caller.certificateName ?? null, permission }, 'vault call refused: the client certificate names another caller');
         throw new VaultError('caller_unauthenticated', 'The caller name does not match the client certificate.', undefined, 'certificate_mismatch');
       case 'forbidden':
         throw new VaultError('caller_forbidden', `This caller may not ${permission}.`);
