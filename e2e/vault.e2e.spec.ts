@@ -240,11 +240,15 @@ describe('the vault over mutual TLS', () => {
       { caller: 'gateway', outcome: 'refused_certificate_mismatch' },
       { caller: 'gateway', outcome: 'released' },
     ]);
-    const refusalsLogged = readFileSync(join(platform.dataDir, 'logs', 'tokenization.log'), 'utf8')
-      .split('\n')
-      .filter((line) => line.includes('the client certificate names another caller'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(refusalsLogged).toContainEqual(expect.objectContaining({ level: 'warn', caller: 'gateway', certificateName: 'intake', permission: 'detokenize' }));
+    // The log file is written by the supervisor as the output arrives: wait for the line rather than race it.
+    const refusalLogged = await eventually(async () =>
+      readFileSync(join(platform.dataDir, 'logs', 'tokenization.log'), 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('the client certificate names another caller'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((entry) => entry.caller === 'gateway' && entry.certificateName === 'intake'),
+    );
+    expect(refusalLogged).toMatchObject({ level: 'warn', permission: 'detokenize' });
     // The binding holds for every method: intake's certificate cannot read the audit trail as the auditor either.
     await expect(vaultAs('auditor', vaultSecretOf('auditor'), 'intake').queryAudit({ token })).rejects.toMatchObject({ code: 'caller_unauthenticated' });
   });
