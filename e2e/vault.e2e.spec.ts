@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { VaultUnavailableError } from '@dirigen/vault-client';
 import { describe, expect, it } from 'vitest';
 import { api, cardPayment, eventually, platform, sql } from './support/api';
-import { rawVaultCall, vaultAs, vaultSecretOf } from './support/vault';
+import { channelAs, rawVaultCall, vaultAs, vaultSecretOf } from './support/vault';
 
 const gateway = vaultAs('gateway');
 const intake = vaultAs('intake');
@@ -30,6 +30,16 @@ async function auditOutcomes(token: string): Promise<{ caller: string; outcome: 
   const rows = await sql<{ caller: string; outcome: string; purpose: string }>('SELECT caller, outcome, purpose FROM vault.detokenize_audit WHERE token = $1 ORDER BY id', [token]);
   expect(rows[0]).toMatchObject({ caller: 'gateway', purpose: 'authorization', outcome: 'released' });
   return rows.filter((row) => row.purpose === 'probe').map(({ caller, outcome }) => ({ caller, outcome }));
+}
+
+/** A whole other CA and certificates (as the launcher issues them): trusted by nobody here. */
+async function foreignTls(): Promise<{ ca: string; callers: Record<string, { cert: string; key: string }> }> {
+  const { issueVaultTls } = await import(join(process.cwd(), 'scripts/platform/vault-tls.mjs'));
+  return issueVaultTls(join(platform.dataDir, 'foreign-tls'), { caName: 'Not the Dirigen vault CA', callers: ['gateway'] });
+}
+
+function gatewayMetadata(): Record<string, string> {
+  return { 'x-dirigen-caller': 'gateway', authorization: `Bearer ${vaultSecretOf('gateway')}` };
 }
 
 function pidOf(instance: string): number {
@@ -182,4 +192,64 @@ describe('the vault', () => {
     const afterRestart = await eventually(() => gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: 'pay_e2e_restart' }).catch(() => undefined), 15_000, 250);
     expect(afterRestart).toMatchObject({ ok: false, code: 'cvc_expired' });
   }, 120_000);
+});
+
+describe('the vault over mutual TLS', () => {
+  it("refuses a plaintext client at the transport, before the vault sees the call, even with the gateway's name and secret", async () => {
+    const { token, paymentId } = await tokenOfNewPayment();
+    const answer = await rawVaultCall('Detokenize', { merchantId: platform.merchantId, token, purpose: 'probe', paymentId }, gatewayMetadata(), credentials.createInsecure());
+    expect(answer.code).toBe(status.UNAVAILABLE);
+    expect(answer.trailers).not.toHaveProperty('dirigen-vault-error');
+    expect(await auditOutcomes(token)).toEqual([]);
+  });
+
+  it("refuses a TLS client without a certificate, or with one signed by another CA, even with the gateway's name and secret", async () => {
+    const { token, paymentId } = await tokenOfNewPayment();
+    const request = { merchantId: platform.merchantId, token, purpose: 'probe', paymentId };
+    const withoutCertificate = credentials.createSsl(readFileSync(platform.vaultTls.ca), null, null, { rejectUnauthorized: true });
+    const foreign = await foreignTls();
+    const gatewayOfAnotherCa = credentials.createSsl(readFileSync(platform.vaultTls.ca), readFileSync(foreign.callers.gateway!.key), readFileSync(foreign.callers.gateway!.cert), { rejectUnauthorized: true });
+    for (const channel of [withoutCertificate, gatewayOfAnotherCa]) {
+      const answer = await rawVaultCall('Detokenize', request, gatewayMetadata(), channel);
+      expect(answer.code).toBe(status.UNAVAILABLE);
+      expect(answer.trailers).not.toHaveProperty('dirigen-vault-error');
+    }
+    expect(await auditOutcomes(token)).toEqual([]);
+  });
+
+  it('is not trusted by a caller whose CA did not sign the vault certificate (no talking to an impostor vault)', async () => {
+    const foreign = await foreignTls();
+    const own = platform.vaultTls.callers.gateway!;
+    const trustingAnotherCa = credentials.createSsl(readFileSync(foreign.ca), readFileSync(own.key), readFileSync(own.cert), { rejectUnauthorized: true });
+    const answer = await rawVaultCall('QueryAudit', { token: 'tok_x' }, gatewayMetadata(), trustingAnotherCa);
+    expect(answer.code).toBe(status.UNAVAILABLE);
+  });
+
+  it("refuses intake's certificate presenting the gateway's name and secret, and audits the impersonation; the gateway's own certificate works", async () => {
+    const { token, paymentId } = await tokenOfNewPayment();
+    const request = { merchantId: platform.merchantId, token, purpose: 'probe', paymentId };
+    const raw = await rawVaultCall('Detokenize', request, gatewayMetadata(), channelAs('intake'));
+    expect(raw).toMatchObject({ code: status.UNAUTHENTICATED, trailers: { 'dirigen-vault-error': 'caller_unauthenticated', 'dirigen-vault-detail': 'certificate_mismatch' } });
+    expect(JSON.stringify(raw)).not.toMatch(/4242/);
+    const impostor = vaultAs('gateway', vaultSecretOf('gateway'), 'intake');
+    await expect(impostor.detokenize(request)).rejects.toMatchObject({ code: 'caller_unauthenticated', grpcStatus: status.UNAUTHENTICATED });
+    const genuine = await vaultAs('gateway').detokenize(request);
+    expect(genuine.ok && genuine.card.number).toBe('4242424242424242');
+    expect(await auditOutcomes(token)).toEqual([
+      { caller: 'gateway', outcome: 'refused_certificate_mismatch' },
+      { caller: 'gateway', outcome: 'refused_certificate_mismatch' },
+      { caller: 'gateway', outcome: 'released' },
+    ]);
+    // The log file is written by the supervisor as the output arrives: wait for the line rather than race it.
+    const refusalLogged = await eventually(async () =>
+      readFileSync(join(platform.dataDir, 'logs', 'tokenization.log'), 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('the client certificate names another caller'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((entry) => entry.caller === 'gateway' && entry.certificateName === 'intake'),
+    );
+    expect(refusalLogged).toMatchObject({ level: 'warn', permission: 'detokenize' });
+    // The binding holds for every method: intake's certificate cannot read the audit trail as the auditor either.
+    await expect(vaultAs('auditor', vaultSecretOf('auditor'), 'intake').queryAudit({ token })).rejects.toMatchObject({ code: 'caller_unauthenticated' });
+  });
 });

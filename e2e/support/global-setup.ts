@@ -10,6 +10,8 @@ export interface PlatformUnderTest {
   simulatorUrl: string;
   /** The vault's gRPC API, `host:port`. */
   vaultGrpcAddress: string;
+  /** Local mode's mutual TLS files (the CA, and each caller's certificate and key). */
+  vaultTls: { ca: string; callers: Record<string, { cert: string; key: string }> };
   collectorUrl: string;
   databaseUrl: string;
   brokers: string[];
@@ -63,6 +65,7 @@ export default async function setup(project: TestProject) {
     merchantId: platform.merchantId,
     simulatorUrl: platform.simulatorUrl,
     vaultGrpcAddress: platform.vaultGrpcAddress,
+    vaultTls: { ca: platform.vaultTls.ca, callers: platform.vaultTls.callers },
     collectorUrl: `http://127.0.0.1:${collectorPort}`,
     databaseUrl: platform.databaseUrl,
     brokers: platform.brokers,

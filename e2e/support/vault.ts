@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { grpcUnaryMethod, vaultV1 } from '@dirigen/contracts';
 import { VaultClient, type VaultCaller } from '@dirigen/vault-client';
 import { afterAll } from 'vitest';
@@ -12,12 +12,20 @@ const secrets = JSON.parse(readFileSync(join(platform.dataDir, 'secrets.json'), 
 export function vaultSecretOf(caller: VaultCaller): string {
   return secrets.vaultCallers[caller]!;
 }
+/** The vault's local certificate names 127.0.0.1 and localhost; the name, not the IP, is what TLS may send (SNI). */
+const vaultTlsServerName = 'localhost';
 const clients: { close(): void }[] = [];
 afterAll(() => clients.forEach((client) => client.close()));
 
-/** The shared vault client, as `caller` with its real secret (or the given wrong one). */
-export function vaultAs(caller: VaultCaller, secret = secrets.vaultCallers[caller]!): VaultClient {
-  const client = new VaultClient({ address: platform.vaultGrpcAddress, caller, callerSecret: secret, timeoutMs: 10_000 });
+/** Mutual TLS as `caller`: its own certificate and key (from the launcher's local CA), trusting that CA for the vault. */
+export function channelAs(caller: VaultCaller): ChannelCredentials {
+  const own = platform.vaultTls.callers[caller]!;
+  return credentials.createSsl(readFileSync(platform.vaultTls.ca), readFileSync(own.key), readFileSync(own.cert), { rejectUnauthorized: true });
+}
+
+/** The shared vault client, as `caller` with its real secret (or the given wrong one), over the certificate of `certificateOf` (its own by default). */
+export function vaultAs(caller: VaultCaller, secret = secrets.vaultCallers[caller]!, certificateOf: VaultCaller = caller): VaultClient {
+  const client = new VaultClient({ address: platform.vaultGrpcAddress, caller, callerSecret: secret, timeoutMs: 10_000, channelCredentials: channelAs(certificateOf), tlsServerName: vaultTlsServerName });
   clients.push(client);
   return client;
 }
@@ -30,9 +38,12 @@ export interface RawAnswer {
   response?: unknown;
 }
 
-/** A raw gRPC call with exactly the metadata given (none: an intruder without any credential). */
-export function rawVaultCall(method: string, request: Record<string, unknown>, metadata: Record<string, string> = {}): Promise<RawAnswer> {
-  const client = new Client(platform.vaultGrpcAddress, credentials.createInsecure());
+/**
+ * A raw gRPC call with exactly the metadata given (none: an intruder without any caller credential),
+ * over `channel`: the gateway's certificate unless told otherwise (plaintext, a foreign CA's …).
+ */
+export function rawVaultCall(method: string, request: Record<string, unknown>, metadata: Record<string, string> = {}, channel: ChannelCredentials = channelAs('gateway')): Promise<RawAnswer> {
+  const client = new Client(platform.vaultGrpcAddress, channel, { 'grpc.ssl_target_name_override': vaultTlsServerName });
   const definition = grpcUnaryMethod(vaultV1.VaultService, method);
   const sent = new Metadata();
   for (const [key, value] of Object.entries(metadata)) sent.set(key, value);

@@ -1,13 +1,14 @@
 // `npm run bench`: drives the running platform (or starts one) with N card payments at concurrency C
 // against the PSP simulator at a fixed latency L, then calls the simulator directly the same way.
 // Prints throughput, end-to-end latency percentiles and the orchestration overhead; then measures the vault's
-// gRPC API alone (tokenize, detokenize) through libs/vault-client. Writes JSON to bench/results/.
+// gRPC API alone (tokenize, detokenize, over mutual TLS) through libs/vault-client. Writes JSON to bench/results/.
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { vaultTlsPaths } from '../platform/vault-tls.mjs';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const { values: args } = parseArgs({
@@ -127,14 +128,18 @@ async function runDirect(simulatorUrl, count) {
 function loadVaultClient() {
   const require = createRequire(import.meta.url);
   require(join(repoRoot, 'scripts/platform/register-paths.cjs'));
-  return require(join(repoRoot, 'dist/libs/vault-client/src/index.js')).VaultClient;
+  return require(join(repoRoot, 'dist/libs/vault-client/src/index.js'));
 }
 
 /** Tokenizes `vaultCalls` cards, then detokenizes as many times, each at `vaultConcurrency` calls in flight. */
 async function runVault({ address, dataDir, merchantId }) {
-  const VaultClient = loadVaultClient();
+  const { VaultClient, vaultClientTransport } = loadVaultClient();
   const { vaultCallers } = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8'));
-  const client = (caller) => new VaultClient({ address, caller, callerSecret: vaultCallers[caller], timeoutMs: vaultCallTimeoutMs });
+  // Over mutual TLS like the services: each caller's certificate from local mode's set, the name `localhost` expected of the vault.
+  const tls = vaultTlsPaths(join(dataDir, 'vault', 'tls'));
+  const transport = (caller) =>
+    vaultClientTransport({ kind: 'mutual', caFile: tls.ca, certFile: tls.callers[caller].cert, keyFile: tls.callers[caller].key, serverName: 'localhost' });
+  const client = (caller) => new VaultClient({ address, caller, callerSecret: vaultCallers[caller], timeoutMs: vaultCallTimeoutMs, ...transport(caller) });
   const intake = client('intake');
   const gateway = client('gateway');
   const measure = async (task) => {
@@ -242,7 +247,7 @@ function vaultSummary(vault) {
   const line = (name, phase) =>
     `  ${name.padEnd(14)}${phase.callsPerSecond} calls/s  latency ms  p50 ${phase.latencyMs.p50}  p99 ${phase.latencyMs.p99}  (${phase.succeeded}/${phase.calls} ok${Object.keys(phase.failures).length ? `; ${JSON.stringify(phase.failures)}` : ''})`;
   return `
-Vault over gRPC (libs/vault-client → ${vault.address}), concurrency ${vault.concurrency}, VAULT_DETOKENIZE_LIMITS ${vault.detokenizeLimits}
+Vault over gRPC with mutual TLS (libs/vault-client → ${vault.address}), concurrency ${vault.concurrency}, VAULT_DETOKENIZE_LIMITS ${vault.detokenizeLimits}
 ${line('tokenize:', vault.tokenize)}
 ${line('detokenize:', vault.detokenize)}`;
 }

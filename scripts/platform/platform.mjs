@@ -13,6 +13,7 @@ import { portOpen } from './ports.mjs';
 import { ensurePostgres } from './postgres.mjs';
 import { serviceDefinitions } from './services.mjs';
 import { SupervisedProcess } from './supervisor.mjs';
+import { ensureLocalVaultTls } from './vault-tls.mjs';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
@@ -121,6 +122,9 @@ export async function startPlatform(options = {}) {
   const kafkaPort = options.kafkaPort ?? 9092;
   const replicas = options.replicas ?? 1;
   const secrets = loadOrCreateSecrets(dataDir);
+  // The vault and its callers speak mutual TLS: each gets its own certificate and key, and the CA.
+  // Issued before anything starts, so a missing openssl fails the start at once.
+  const vaultTls = ensureLocalVaultTls(dataDir, log);
   const apiKey = process.env.DIRIGEN_DEV_API_KEY || secrets.devApiKey;
   const logsDir = join(dataDir, 'logs');
   const runDir = join(dataDir, 'run');
@@ -175,6 +179,13 @@ export async function startPlatform(options = {}) {
       KAFKAJS_NO_PARTITIONER_WARNING: '1',
       ...options.extraEnv,
     };
+    const vaultTlsEnv = (definition) => {
+      const own = definition.name === 'tokenization' ? vaultTls.vault : vaultTls.callers[definition.name];
+      if (!own) return {};
+      // Callers dial 127.0.0.1 but expect the name `localhost` (in the vault's certificate): an IP is no valid TLS server name (SNI).
+      const serverName = definition.name === 'tokenization' ? {} : { VAULT_GRPC_TLS_SERVER_NAME: 'localhost' };
+      return { VAULT_GRPC_TLS_CA: vaultTls.ca, VAULT_GRPC_TLS_CERT: own.cert, VAULT_GRPC_TLS_KEY: own.key, ...serverName };
+    };
     const seedMerchant = (merchantId, merchantApiKey) =>
       Promise.all(serviceDefinitions.filter((definition) => definition.migrates).map((definition) => runMigrations(definition, { ...baseEnv, ...databaseEnv(definition) }, merchantId, merchantApiKey)));
     await seedMerchant(devMerchantId, apiKey);
@@ -191,6 +202,7 @@ export async function startPlatform(options = {}) {
           PORT: String(port(definition, index)),
           DIRIGEN_INSTANCE: instance,
           ...(definition.name in secrets.vaultCallers ? { VAULT_CALLER_SECRET: secrets.vaultCallers[definition.name] } : {}),
+          ...vaultTlsEnv(definition),
         };
         const supervised = new SupervisedProcess({ instance, command: process.execPath, args: nodeArgs(definition.entry), env, logsDir, runDir, echo: options.echo ?? true });
         supervised.start();
@@ -208,6 +220,8 @@ export async function startPlatform(options = {}) {
       merchantId: devMerchantId,
       simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
       vaultGrpcAddress: `127.0.0.1:${vaultGrpcPort}`,
+      /** The mutual TLS files: `ca`, `vault` and `callers.<name>` (`cert`, `key`). */
+      vaultTls,
       processes,
       /** The admin URL (superuser in local mode); services use `serviceDatabaseUrls`. */
       databaseUrl: postgres.url,

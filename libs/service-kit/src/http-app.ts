@@ -30,7 +30,9 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: false, bufferLogs: false });
+  // abortOnError off: a provider failing at start (bad configuration, unreachable database) rejects
+  // here, so runService logs why; Nest's default exits silently, its own logger being off.
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: false, bufferLogs: false, abortOnError: false });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.setErrorHandler((error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
     const apiError = options.mapError?.(error) ?? toApiError(error);

@@ -1,2 +1,3 @@
 export * from './vault-client';
 export * from './vault-client-error';
+export * from './vault-tls';

@@ -16,8 +16,10 @@ export interface VaultClientOptions {
   callerSecret: string;
   /** Deadline of each call, from when it is made. */
   timeoutMs: number;
-  /** Insecure by default: inside one host or a mesh that encrypts. Pass TLS credentials across networks. */
+  /** Mutual TLS credentials (`vaultChannelCredentials`); insecure without them, for local development only. */
   channelCredentials?: ChannelCredentials;
+  /** With TLS: the name the vault's certificate must carry, if not the host of `address` (VAULT_GRPC_TLS_SERVER_NAME). */
+  tlsServerName?: string;
 }
 
 /** Raw card data as the vault hands it over: kept in memory for one authorization. */
@@ -87,6 +89,7 @@ export class VaultClient {
       // Only transparent retries (the call never reached the vault): no retry policy, since Tokenize is not idempotent.
       'grpc.enable_retries': 1,
       'grpc.service_config_disable_resolution': 1,
+      ...(options.tlsServerName ? { 'grpc.ssl_target_name_override': options.tlsServerName } : {}),
     };
     this.client = new Client(options.address, options.channelCredentials ?? credentials.createInsecure(), channelOptions);
     this.credential = new Metadata();

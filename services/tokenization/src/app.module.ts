@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DATA_SOURCE, LOGGER, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
 import type { Logger } from '@dirigen/observability';
 import type { DataSource } from 'typeorm';
+import { vaultTlsFromEnvironment, type VaultTlsSettings } from '@dirigen/vault-client';
 import { CallerAuthenticator } from './caller-auth';
 import { CvcStore } from './cvc-store';
 import { vaultSchema } from './tokenization.migrations';
@@ -25,6 +26,9 @@ function grpcPortFromEnvironment(text: string | undefined, defaultPort: number):
   if (!Number.isInteger(port) || port <= 0 || port > 65_535) throw new Error(`VAULT_GRPC_PORT must be a TCP port, got ${text}`);
   return port;
 }
+
+/** How the gRPC API is protected (VAULT_GRPC_TLS_*): read once, for the server's credentials and the caller checks alike. */
+export const VAULT_TLS = Symbol('VAULT_TLS');
 
 /** Security codes live for the authorization that follows tokenization, not longer. */
 const cvcTtlMs = 10 * 60_000;
@@ -50,10 +54,12 @@ const dataKeyCacheOptions = { currentVersionTtlMs: currentKeyVersionTtlMs, cache
   imports: [PlatformModule.forRoot({ config, schema: vaultSchema, outbox: false })],
   controllers: [VaultGrpcController],
   providers: [
+    // A half configuration throws here, so the vault refuses to start with that one error logged.
+    { provide: VAULT_TLS, useFactory: (): VaultTlsSettings => vaultTlsFromEnvironment(process.env) },
     {
       provide: CARD_VAULT,
-      inject: [DATA_SOURCE, LOGGER],
-      useFactory: async (dataSource: DataSource, logger: Logger) => {
+      inject: [DATA_SOURCE, LOGGER, VAULT_TLS],
+      useFactory: async (dataSource: DataSource, logger: Logger, tls: VaultTlsSettings) => {
         const sources = kekSourcesFromEnvironment();
         const keys = new DataKeys(new PgKeyStore(dataSource), () => readKeyEncryptionKeys(sources), dataKeyCacheOptions);
         const ring = await keys.start();
@@ -61,7 +67,7 @@ const dataKeyCacheOptions = { currentVersionTtlMs: currentKeyVersionTtlMs, cache
         return new CardVault(
           dataSource,
           new VaultCrypto(keys),
-          new CallerAuthenticator(process.env.VAULT_CALLERS ?? ''),
+          new CallerAuthenticator(process.env.VAULT_CALLERS ?? '', { certificateRequired: tls.kind === 'mutual' }),
           new CvcStore(cvcTtlMs, cvcEntriesMax),
           new CallerRateLimiter(detokenizeLimitsFromEnvironment()),
           logger,

@@ -2,18 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { normalizeCardNumber, validateCard, validateSecurityCode } from '@dirigen/cards';
 import type { Logger } from '@dirigen/observability';
 import type { DataSource } from 'typeorm';
-import type { CallerAuthenticator, VaultPermission } from './caller-auth';
+import type { CallerAuthenticator, CallerCredential, VaultPermission } from './caller-auth';
 import type { CallerRateLimiter } from './caller-rate-limiter';
 import type { CvcStore } from './cvc-store';
 import { type VaultCrypto, VaultCryptoError } from './vault-crypto';
 import { VaultError } from './vault-error';
 import type { CardFacts } from '@dirigen/payments';
 
-/** Who is calling, as presented by the transport (HTTP headers, gRPC metadata). */
-export interface CallerCredential {
-  name: string | undefined;
-  secret: string | undefined;
-}
+export type { CallerCredential } from './caller-auth';
 
 export interface CardInput {
   number: string;
@@ -115,7 +111,9 @@ export class CardVault {
     try {
       this.authorize(caller, 'detokenize');
     } catch (error) {
-      await this.audit(callerName, request, 'refused_unauthorized');
+      // An impersonation attempt (a certificate of one service, the name of another) is told apart in the trail.
+      const impersonation = error instanceof VaultError && error.detail === 'certificate_mismatch';
+      await this.audit(callerName, request, impersonation ? 'refused_certificate_mismatch' : 'refused_unauthorized');
       throw error;
     }
     if (!this.detokenizeLimiter.tryTake(callerName)) {
@@ -231,9 +229,22 @@ export class CardVault {
   }
 
   private authorize(caller: CallerCredential, permission: VaultPermission): void {
-    const verdict = this.callers.authenticate(caller.name, caller.secret, permission);
-    if (verdict === 'unauthenticated') throw new VaultError('caller_unauthenticated', 'The internal caller credential is missing or wrong.');
-    if (verdict === 'forbidden') throw new VaultError('caller_forbidden', `This caller may not ${permission}.`);
+    const verdict = this.callers.authenticate(caller, permission);
+    switch (verdict) {
+      case 'ok':
+        return;
+      case 'unauthenticated':
+        throw new VaultError('caller_unauthenticated', 'The internal caller credential is missing or wrong.');
+      case 'certificate_mismatch':
+        // Who held which certificate is for the investigation (the audit row keeps the claimed name only); names are no secrets.
+        this.logger.warn({ caller: caller.name, certificateName: caller.certificateName ?? null, permission }, 'vault call refused: the client certificate names another caller');
+        throw new VaultError('caller_unauthenticated', 'The caller name does not match the client certificate.', undefined, 'certificate_mismatch');
+      case 'forbidden':
+        throw new VaultError('caller_forbidden', `This caller may not ${permission}.`);
+      default:
+        verdict satisfies never;
+        throw new Error(`invariant: unknown caller verdict ${String(verdict)}`);
+    }
   }
 
   private async audit(caller: string, request: DetokenizeRequest, outcome: string): Promise<void> {

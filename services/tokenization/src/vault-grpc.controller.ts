@@ -1,12 +1,13 @@
 import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod, RpcException } from '@nestjs/microservices';
-import { status, type Metadata } from '@grpc/grpc-js';
+import { status, type Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { vaultV1 } from '@dirigen/contracts';
 import type { Logger } from '@dirigen/observability';
 import { LOGGER } from '@dirigen/service-kit';
-import type { CallerCredential, CardFactsOfToken, CardVault } from './card-vault';
+import { callerNameOfCertificate, type CallerCredential } from './caller-auth';
+import type { CardFactsOfToken, CardVault } from './card-vault';
 import { VaultError } from './vault-error';
 import { rpcExceptionOf } from './vault-grpc-status';
 import {
@@ -23,7 +24,7 @@ export const CARD_VAULT = Symbol('CARD_VAULT');
 
 /**
  * The vault's gRPC API (proto/dirigen/vault/v1/vault.proto), its only way in: reads the caller's
- * credential from metadata, checks each request against explicit limits, calls the vault, and maps
+ * credential from metadata and its TLS client certificate, checks each request against explicit limits, calls the vault, and maps
  * its refusals to gRPC statuses. Nothing here touches card data beyond passing it through.
  */
 @Controller()
@@ -34,63 +35,63 @@ export class VaultGrpcController {
   ) {}
 
   @GrpcMethod('VaultService', 'Tokenize')
-  tokenize(request: vaultV1.TokenizeRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.TokenizeResponseSchema>> {
+  tokenize(request: vaultV1.TokenizeRequest, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): Promise<MessageInitShape<typeof vaultV1.TokenizeResponseSchema>> {
     return this.serve('Tokenize', async () => {
       const { merchantId, card, use } = validated(TokenizeRules, request);
-      const facts = await this.vault.tokenize(credentialOf(metadata), merchantId, card, use === 2 ? 'saved' : 'payment');
+      const facts = await this.vault.tokenize(credentialOf(metadata, call), merchantId, card, use === 2 ? 'saved' : 'payment');
       return { cardFacts: cardFactsMessage(facts) };
     });
   }
 
   @GrpcMethod('VaultService', 'LookupToken')
-  lookupToken(request: vaultV1.LookupTokenRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.LookupTokenResponseSchema>> {
+  lookupToken(request: vaultV1.LookupTokenRequest, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): Promise<MessageInitShape<typeof vaultV1.LookupTokenResponseSchema>> {
     return this.serve('LookupToken', async () => {
       const { merchantId, token } = validated(TokenRefRules, request);
-      return { cardFacts: cardFactsMessage(await this.vault.lookup(credentialOf(metadata), merchantId, token)) };
+      return { cardFacts: cardFactsMessage(await this.vault.lookup(credentialOf(metadata, call), merchantId, token)) };
     });
   }
 
   @GrpcMethod('VaultService', 'DeleteToken')
-  deleteToken(request: vaultV1.DeleteTokenRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.DeleteTokenResponseSchema>> {
+  deleteToken(request: vaultV1.DeleteTokenRequest, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): Promise<MessageInitShape<typeof vaultV1.DeleteTokenResponseSchema>> {
     return this.serve('DeleteToken', async () => {
       const { merchantId, token } = validated(TokenRefRules, request);
-      await this.vault.deleteToken(credentialOf(metadata), merchantId, token);
+      await this.vault.deleteToken(credentialOf(metadata, call), merchantId, token);
       return {};
     });
   }
 
   @GrpcMethod('VaultService', 'Detokenize')
-  detokenize(request: vaultV1.DetokenizeRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.DetokenizeResponseSchema>> {
+  detokenize(request: vaultV1.DetokenizeRequest, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): Promise<MessageInitShape<typeof vaultV1.DetokenizeResponseSchema>> {
     return this.serve('Detokenize', async () => {
       const { merchantId, token, purpose, paymentId } = validated(DetokenizeRules, request);
-      const card = await this.vault.detokenize(credentialOf(metadata), { merchantId, token, purpose, ...(paymentId ? { paymentId } : {}) });
+      const card = await this.vault.detokenize(credentialOf(metadata, call), { merchantId, token, purpose, ...(paymentId ? { paymentId } : {}) });
       return { card: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, ...(card.cvc !== undefined ? { cvc: card.cvc } : {}) } };
     });
   }
 
   @GrpcMethod('VaultService', 'HoldSecurityCode')
-  holdSecurityCode(request: vaultV1.HoldSecurityCodeRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.HoldSecurityCodeResponseSchema>> {
+  holdSecurityCode(request: vaultV1.HoldSecurityCodeRequest, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): Promise<MessageInitShape<typeof vaultV1.HoldSecurityCodeResponseSchema>> {
     return this.serve('HoldSecurityCode', async () => {
       const { merchantId, token, paymentId, cvc } = validated(HoldSecurityCodeRules, request);
-      await this.vault.holdSecurityCode(credentialOf(metadata), { merchantId, token, paymentId, cvc });
+      await this.vault.holdSecurityCode(credentialOf(metadata, call), { merchantId, token, paymentId, cvc });
       return {};
     });
   }
 
   @GrpcMethod('VaultService', 'ReleaseSecurityCode')
-  releaseSecurityCode(request: vaultV1.ReleaseSecurityCodeRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.ReleaseSecurityCodeResponseSchema>> {
+  releaseSecurityCode(request: vaultV1.ReleaseSecurityCodeRequest, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): Promise<MessageInitShape<typeof vaultV1.ReleaseSecurityCodeResponseSchema>> {
     return this.serve('ReleaseSecurityCode', async () => {
       const { merchantId, token, paymentId } = validated(ReleaseSecurityCodeRules, request);
-      await this.vault.releaseCvc(credentialOf(metadata), merchantId, token, paymentId || undefined);
+      await this.vault.releaseCvc(credentialOf(metadata, call), merchantId, token, paymentId || undefined);
       return {};
     });
   }
 
   @GrpcMethod('VaultService', 'QueryAudit')
-  queryAudit(request: vaultV1.QueryAuditRequest, metadata: Metadata): Promise<MessageInitShape<typeof vaultV1.QueryAuditResponseSchema>> {
+  queryAudit(request: vaultV1.QueryAuditRequest, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): Promise<MessageInitShape<typeof vaultV1.QueryAuditResponseSchema>> {
     return this.serve('QueryAudit', async () => {
       const query = validated(QueryAuditRules, request);
-      const entries = await this.vault.queryAudit(credentialOf(metadata), {
+      const entries = await this.vault.queryAudit(credentialOf(metadata, call), {
         ...(query.token ? { token: query.token } : {}),
         ...(query.paymentId ? { paymentId: query.paymentId } : {}),
         ...(query.limit > 0 ? { limit: query.limit } : {}),
@@ -115,10 +116,20 @@ export class VaultGrpcController {
   }
 }
 
-function credentialOf(metadata: Metadata): CallerCredential {
+/**
+ * The caller as the metadata names it and as its TLS client certificate names it. grpc-js's
+ * `getAuthContext()` carries the peer certificate only for a handshake that verified it against
+ * our CA (`socket.authorized`); `getPeer()` would give an address, which proves nothing.
+ */
+function credentialOf(metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): CallerCredential {
   const name = firstString(metadata, 'x-dirigen-caller');
   const authorization = firstString(metadata, 'authorization');
-  return { name, secret: authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined };
+  const certificate = call.getAuthContext().sslPeerCertificate;
+  return {
+    name,
+    secret: authorization?.startsWith('Bearer ') ? authorization.slice('Bearer '.length) : undefined,
+    certificateName: certificate ? callerNameOfCertificate(certificate.subject) : undefined,
+  };
 }
 
 function firstString(metadata: Metadata, key: string): string | undefined {

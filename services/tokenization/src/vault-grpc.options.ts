@@ -1,7 +1,8 @@
+import { ServerCredentials } from '@grpc/grpc-js';
 import type { GrpcOptions } from '@nestjs/microservices';
 import { Transport } from '@nestjs/microservices';
 import { grpcServiceDefinition, vaultV1 } from '@dirigen/contracts';
-import { vaultMessageSizeMaxBytes } from '@dirigen/vault-client';
+import { readVaultTlsMaterial, vaultMessageSizeMaxBytes, type VaultTlsSettings } from '@dirigen/vault-client';
 
 /** Calls served at once on one connection; more wait in HTTP/2 flow control instead of piling up in memory. */
 export const vaultConcurrentCallsMax = 1_000;
@@ -11,14 +12,27 @@ export const vaultMetadataSizeMaxBytes = 8 * 1024;
 export const vaultPingIntervalMinMs = 10_000;
 
 /**
+ * The server's credentials: mutual TLS, where the handshake itself refuses a client without a
+ * certificate signed by VAULT_GRPC_TLS_CA (grpc-js sets Node's requestCert and leaves
+ * rejectUnauthorized at true); plaintext only when nothing is configured (local development).
+ */
+export function vaultServerCredentials(tls: VaultTlsSettings): ServerCredentials {
+  if (tls.kind === 'plaintext') return ServerCredentials.createInsecure();
+  const material = readVaultTlsMaterial(tls);
+  const clientCertificateRequired = true;
+  return ServerCredentials.createSsl(material.ca, [{ private_key: material.key, cert_chain: material.cert }], clientCertificateRequired);
+}
+
+/**
  * The gRPC server of the vault. Messages are (de)serialized by the code generated from
  * proto/dirigen/vault/v1/vault.proto, so no .proto file is read at run time.
  */
-export function vaultGrpcOptions(port: number): GrpcOptions {
+export function vaultGrpcOptions(port: number, tls: VaultTlsSettings): GrpcOptions {
   return {
     transport: Transport.GRPC,
     options: {
       url: `0.0.0.0:${port}`,
+      credentials: vaultServerCredentials(tls),
       package: vaultV1.file_dirigen_vault_v1_vault.proto.package!,
       packageDefinition: { [vaultV1.VaultService.typeName]: grpcServiceDefinition(vaultV1.VaultService) },
       maxReceiveMessageLength: vaultMessageSizeMaxBytes,

@@ -22,8 +22,8 @@ import { PgKeyStore } from './key-store';
 
 const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/dirigen_test';
 const secrets = { intake: 'intake-secret-for-rotation-test', gateway: 'gateway-secret-for-rotation-test' };
-const intake = { name: 'intake', secret: secrets.intake };
-const gateway = { name: 'gateway', secret: secrets.gateway };
+const intake = { name: 'intake', secret: secrets.intake, certificateName: 'intake' };
+const gateway = { name: 'gateway', secret: secrets.gateway, certificateName: 'gateway' };
 const cards = ['4242424242424242', '5555555555554444', '4000056655665556', '378282246310005'];
 const cvcFor = (number: string) => (number.startsWith('37') ? '1234' : '123');
 
@@ -41,7 +41,7 @@ async function vaultWith(keys: DataKeys): Promise<CardVault> {
   return new CardVault(
     dataSource,
     new VaultCrypto(keys),
-    new CallerAuthenticator(`intake:${secrets.intake},gateway:${secrets.gateway}`),
+    new CallerAuthenticator(`intake:${secrets.intake},gateway:${secrets.gateway}`, { certificateRequired: true }),
     new CvcStore(60_000, 10_000),
     new CallerRateLimiter(new Map([['gateway', { ratePerSecond: 100_000, burst: 100_000 }]])),
     createLogger('rotation-int'),
