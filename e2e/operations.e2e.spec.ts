@@ -82,6 +82,10 @@ describe('operating the platform', () => {
     );
     expect(intakeMetrics.join('\n')).toMatch(/dirigen_payments_total\{[^}]*status="succeeded"[^}]*\} \d+/);
     expect(intakeMetrics.join('\n')).toContain('dirigen_payment_latency_seconds_bucket');
+    const vault = platform.processes.find((entry) => entry.name === 'tokenization')!;
+    const vaultMetrics = await (await fetch(`http://127.0.0.1:${vault.port}/metrics`)).text();
+    expect(vaultMetrics).toMatch(/dirigen_vault_calls_total\{[^}]*method="Detokenize"[^}]*outcome="ok"[^}]*\} \d+/);
+    expect(vaultMetrics).toContain('dirigen_vault_call_seconds_bucket');
   });
 
   it('runs every consumer service as two replicas sharing the partitions of its group', async () => {

@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
-import { DATA_SOURCE, LOGGER, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
-import type { Logger } from '@dirigen/observability';
+import { DATA_SOURCE, LOGGER, METRICS, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
+import type { Logger, ServiceMetrics } from '@dirigen/observability';
 import type { DataSource } from 'typeorm';
 import { vaultTlsFromEnvironment, type VaultTlsSettings } from '@dirigen/vault-client';
 import { CallerAuthenticator } from './caller-auth';
 import { CvcStore } from './cvc-store';
 import { vaultSchema } from './tokenization.migrations';
 import { CallerRateLimiter, detokenizeLimitsFromEnvironment } from './caller-rate-limiter';
-import { CARD_VAULT, VaultGrpcController } from './vault-grpc.controller';
+import { CARD_VAULT, VAULT_METRICS, VaultGrpcController } from './vault-grpc.controller';
+import { VaultMetrics } from './vault-metrics';
 import { CardVault } from './card-vault';
 import { VaultCrypto } from './vault-crypto';
 import { currentKeyVersionTtlMs } from './vault-key-settings';
@@ -74,6 +75,7 @@ const dataKeyCacheOptions = { currentVersionTtlMs: currentKeyVersionTtlMs, cache
         );
       },
     },
+    { provide: VAULT_METRICS, inject: [METRICS], useFactory: (metrics: ServiceMetrics) => new VaultMetrics(metrics) },
     {
       provide: VaultRetentionSweeper,
       inject: [DATA_SOURCE, LOGGER],

@@ -19,8 +19,10 @@ import {
   TokenRefRules,
   validated,
 } from './vault-grpc.requests';
+import type { VaultMetrics } from './vault-metrics';
 
 export const CARD_VAULT = Symbol('CARD_VAULT');
+export const VAULT_METRICS = Symbol('VAULT_METRICS');
 
 /**
  * The vault's gRPC API (proto/dirigen/vault/v1/vault.proto), its only way in: reads the caller's
@@ -32,6 +34,7 @@ export class VaultGrpcController {
   constructor(
     @Inject(CARD_VAULT) private readonly vault: CardVault,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(VAULT_METRICS) private readonly metrics: VaultMetrics,
   ) {}
 
   @GrpcMethod('VaultService', 'Tokenize')
@@ -106,12 +109,21 @@ export class VaultGrpcController {
 
   /** Vault refusals become their gRPC status; anything else is our bug: logged, and INTERNAL without detail. */
   private async serve<Answer>(method: string, handle: () => Promise<Answer>): Promise<Answer> {
+    const stopTimer = this.metrics.callSeconds.startTimer({ method });
+    let outcome = 'ok';
     try {
       return await handle();
     } catch (error) {
-      if (error instanceof VaultError) throw rpcExceptionOf(error);
+      if (error instanceof VaultError) {
+        outcome = error.code;
+        throw rpcExceptionOf(error);
+      }
+      outcome = 'internal_error';
       this.logger.error({ err: error, method }, 'vault call failed');
       throw new RpcException({ code: status.INTERNAL, message: 'The vault failed to serve the call.' });
+    } finally {
+      stopTimer();
+      this.metrics.calls.inc({ method, outcome });
     }
   }
 }
