@@ -19,8 +19,12 @@ const card = { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '12
 
 describe('validated (the vault gRPC request limits)', () => {
   it('passes a well-formed tokenize request through, as decoded from the wire', () => {
-    const request = create(vaultV1.TokenizeRequestSchema, { merchantId: 'mer_1', card });
-    expect(validated(TokenizeRules, request)).toMatchObject({ merchantId: 'mer_1', card });
+    const request = create(vaultV1.TokenizeRequestSchema, { merchantId: 'mer_1', card, use: vaultV1.CardUse.SAVED });
+    expect(validated(TokenizeRules, request)).toMatchObject({ merchantId: 'mer_1', card, use: vaultV1.CardUse.SAVED });
+  });
+
+  it('refuses a tokenize request that does not say what the card is stored for', () => {
+    expect(refusal(() => validated(TokenizeRules, create(vaultV1.TokenizeRequestSchema, { merchantId: 'mer_1', card })))).toMatchObject({ code: 'invalid_request', field: 'use' });
   });
 
   it('names the field at fault the way the .proto spells it, and never echoes its value', () => {
