@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
-import type { VaultClientOptions } from './vault-client';
+import { VaultClient, type VaultCaller, type VaultClientOptions } from './vault-client';
 
 /** The variables that turn on mutual TLS between the vault and its callers (file paths, PEM). */
 export const vaultTlsVariables = {
@@ -76,4 +76,19 @@ export function vaultChannelCredentials(settings: VaultTlsSettings): ChannelCred
 export function vaultClientTransport(settings: VaultTlsSettings): Pick<VaultClientOptions, 'channelCredentials' | 'tlsServerName'> {
   if (settings.kind === 'plaintext') return {};
   return { channelCredentials: vaultChannelCredentials(settings), ...(settings.serverName ? { tlsServerName: settings.serverName } : {}) };
+}
+
+/**
+ * A service's vault client as its environment configures it: `VAULT_GRPC_ADDRESS`, its credential
+ * `VAULT_CALLER_SECRET`, and mutual TLS when `VAULT_GRPC_TLS_*` are set (a half configuration throws,
+ * failing the start).
+ */
+export function vaultClientFromEnvironment(caller: VaultCaller, timeoutMs: number, env: NodeJS.ProcessEnv): VaultClient {
+  return new VaultClient({
+    address: env.VAULT_GRPC_ADDRESS ?? '127.0.0.1:8083',
+    caller,
+    callerSecret: env.VAULT_CALLER_SECRET ?? '',
+    timeoutMs,
+    ...vaultClientTransport(vaultTlsFromEnvironment(env)),
+  });
 }

@@ -4,7 +4,7 @@ import type { AttemptOutcome } from '@dirigen/payments';
 import { paymentConsumerProvider, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
 import { AuthorizationRunner } from './authorization-runner';
 import { gatewaySchema } from './gateway.migrations';
-import { VaultClient, vaultClientTransport, vaultTlsFromEnvironment } from '@dirigen/vault-client';
+import { vaultClientFromEnvironment } from '@dirigen/vault-client';
 
 export const config = readPlatformConfig('gateway', 8480);
 
@@ -35,14 +35,7 @@ function configuredConnectors(env: NodeJS.ProcessEnv): Map<string, PaymentConnec
       useFactory: () =>
         new AuthorizationRunner(
           configuredConnectors(process.env),
-          new VaultClient({
-            address: process.env.VAULT_GRPC_ADDRESS ?? '127.0.0.1:8083',
-            caller: 'gateway',
-            callerSecret: process.env.VAULT_CALLER_SECRET ?? '',
-            timeoutMs: vaultCallTimeoutMs,
-            // Mutual TLS when VAULT_GRPC_TLS_* are set; a half configuration fails the start.
-            ...vaultClientTransport(vaultTlsFromEnvironment(process.env)),
-          }),
+          vaultClientFromEnvironment('gateway', vaultCallTimeoutMs, process.env),
         ),
     },
     paymentConsumerProvider<AttemptOutcome>({

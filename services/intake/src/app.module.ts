@@ -26,7 +26,7 @@ import { TokenIntake } from './token-intake';
 import { TokensController } from './tokens.controller';
 import { PaymentsProjection } from './payments.projection';
 import { projectionConsumer, PaymentsReadModel } from './payments.read-model';
-import { VaultClient, vaultClientTransport, vaultTlsFromEnvironment } from '@dirigen/vault-client';
+import { vaultClientFromEnvironment } from '@dirigen/vault-client';
 
 export const config = readPlatformConfig('intake', 8080);
 
@@ -67,15 +67,7 @@ function requiredSecret(name: string): Buffer {
     { provide: REQUEST_HASH_SECRET, useFactory: () => requiredSecret('INTAKE_REQUEST_HASH_SECRET') },
     {
       provide: VAULT_CLIENT,
-      useFactory: () =>
-        new VaultClient({
-          address: process.env.VAULT_GRPC_ADDRESS ?? '127.0.0.1:8083',
-          caller: 'intake',
-          callerSecret: process.env.VAULT_CALLER_SECRET ?? '',
-          timeoutMs: vaultCallTimeoutMs,
-          // Mutual TLS when VAULT_GRPC_TLS_* are set; a half configuration fails the start.
-          ...vaultClientTransport(vaultTlsFromEnvironment(process.env)),
-        }),
+      useFactory: () => vaultClientFromEnvironment('intake', vaultCallTimeoutMs, process.env),
     },
     {
       provide: PaymentWaiter,
