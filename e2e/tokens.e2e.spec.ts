@@ -124,6 +124,10 @@ describe('Idempotency-Key on POST /v1/tokens', () => {
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(retry.body).toEqual(first.body);
     expect(await vaultCards()).toBe(before + 1);
+    // The vault knows the tokenization by a keyed request id (a lost answer retried stores nothing twice), never the key itself.
+    const [row] = await sql<{ request_id: string }>('SELECT request_id FROM vault.cards WHERE token = $1', [first.body.id]);
+    expect(row!.request_id).toMatch(/^[\w-]{43}$/);
+    expect(row!.request_id).not.toContain(key);
   });
 
   it('remembers only the token and its card facts, never the number or the security code', async () => {

@@ -52,7 +52,7 @@ describe('the vault', () => {
     expect(token).toMatch(/^tok_/);
     const [row] = await sql('SELECT * FROM vault.cards WHERE token = $1', [token]);
     expect(Object.keys(row!).sort()).toEqual(
-      ['auth_tag', 'bin', 'brand', 'ciphertext', 'created_at', 'cvc_supplied', 'data_key_version', 'exp_month', 'exp_year', 'fingerprint', 'kind', 'last4', 'merchant_id', 'nonce', 'token'].sort(),
+      ['auth_tag', 'bin', 'brand', 'ciphertext', 'created_at', 'cvc_supplied', 'data_key_version', 'exp_month', 'exp_year', 'fingerprint', 'kind', 'last4', 'merchant_id', 'nonce', 'request_id', 'token'].sort(),
     );
     expect((row!.ciphertext as Buffer).toString('latin1')).not.toContain('4242424242424242');
   });

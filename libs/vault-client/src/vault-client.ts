@@ -100,9 +100,10 @@ export class VaultClient {
   /**
    * Stores a card for one payment or as a saved card (`use`: how long the vault keeps it); answers
    * its token and the facts that may leave the vault. Card refusals are `VaultClientError('invalid_card')`.
+   * `requestId` (≤ 64 characters) makes a retry answer the first token instead of storing the card again.
    */
-  async tokenize(merchantId: string, card: { number: string; expMonth: number; expYear: number; cvc: string }, use: CardUse): Promise<CardFacts> {
-    const request = { merchantId, card: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc }, use: cardUseMessage[use] };
+  async tokenize(merchantId: string, card: { number: string; expMonth: number; expYear: number; cvc: string }, use: CardUse, requestId?: string): Promise<CardFacts> {
+    const request = { merchantId, card: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc }, use: cardUseMessage[use], requestId: requestId ?? '' };
     const response = await this.call(methods.tokenize, request);
     return cardFactsOf(response.cardFacts);
   }

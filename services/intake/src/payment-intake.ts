@@ -9,7 +9,7 @@ import type { CreatePaymentDto } from './create-payment.dto';
 import { PaymentWaiter } from './payment-waiter';
 import { PaymentsReadModel, projectionConsumer } from './payments.read-model';
 import type { VaultClient } from '@dirigen/vault-client';
-import { requestFingerprint } from './request-fingerprint';
+import { requestFingerprint, tokenizeRequestId } from './request-fingerprint';
 
 export const VAULT_CLIENT = Symbol('VAULT_CLIENT');
 export const REQUEST_HASH_SECRET = Symbol('REQUEST_HASH_SECRET');
@@ -51,7 +51,7 @@ export class PaymentIntake {
     }
     // Named before the card is resolved: a security code given with a saved card is held for this payment.
     const paymentId = `pay_${randomBytes(18).toString('base64url').replace(/[-_]/g, 'x')}`;
-    const cardFacts = 'token' in card ? await this.savedCard(merchantId, paymentId, card) : await this.vault.tokenize(merchantId, card, 'payment');
+    const cardFacts = 'token' in card ? await this.savedCard(merchantId, paymentId, card) : await this.vault.tokenize(merchantId, card, 'payment', idempotencyKey && tokenizeRequestId(this.requestHashSecret, 'payment', merchantId, idempotencyKey));
     const request: PaymentRequested = {
       amount: { amountMinor: dto.amount, currency },
       captureMethod: dto.capture_method ?? 'automatic',

@@ -10,6 +10,15 @@ export function requestFingerprint(secret: Buffer, body: unknown): Buffer {
   return createHmac('sha256', secret).update(stableStringify(body)).digest();
 }
 
+/**
+ * The vault's request id for the tokenization behind a merchant's Idempotency-Key: a retry (say,
+ * after the vault's answer was lost) then gets the same token instead of an orphaned second record.
+ * Keyed, so the vault never sees the merchant's key itself; 43 characters.
+ */
+export function tokenizeRequestId(secret: Buffer, use: 'payment' | 'saved', merchantId: string, idempotencyKey: string): string {
+  return createHmac('sha256', secret).update(`tokenize\u0000${use}\u0000${merchantId}\u0000${idempotencyKey}`).digest('base64url');
+}
+
 const leftOutKeys = new Set(['cvc']);
 
 function stableStringify(value: unknown): string {

@@ -7,7 +7,7 @@ import { ApiError, DATA_SOURCE, LOGGER } from '@dirigen/service-kit';
 import type { DataSource } from 'typeorm';
 import type { CreateTokenDto } from './create-token.dto';
 import { REQUEST_HASH_SECRET, VAULT_CLIENT } from './payment-intake';
-import { requestFingerprint } from './request-fingerprint';
+import { requestFingerprint, tokenizeRequestId } from './request-fingerprint';
 import type { VaultClient } from '@dirigen/vault-client';
 
 /**
@@ -71,7 +71,7 @@ export class TokenIntake {
     if (claimId === undefined) return { token: await this.remembered(merchantId, idempotencyKey, requestHash), replayed: true };
     let token: PresentedToken;
     try {
-      token = presentToken(await this.vault.tokenize(merchantId, card, 'saved'));
+      token = presentToken(await this.vault.tokenize(merchantId, card, 'saved', tokenizeRequestId(this.requestHashSecret, 'saved', merchantId, idempotencyKey)));
     } catch (error) {
       await this.release(merchantId, idempotencyKey, claimId);
       throw error;

@@ -11,5 +11,9 @@ export function apiErrorOfVault(error: unknown): ApiError | undefined {
   if (error.code === 'invalid_card') {
     return new ApiError(402, 'card_error', error.detail ?? 'invalid_card', error.message, `payment_method.card.${error.field ?? 'number'}`);
   }
+  // The Idempotency-Key's earlier tokenization stored another card (its answer never reached the merchant).
+  if (error.code === 'invalid_request' && error.field === 'request_id') {
+    return new ApiError(400, 'idempotency_error', 'idempotency_key_reused', 'This Idempotency-Key was already used with another card.', 'Idempotency-Key');
+  }
   return new ApiError(503, 'api_error', 'vault_unavailable', 'Card tokenization is unavailable; retry with the same Idempotency-Key.');
 }

@@ -21,6 +21,12 @@ describe('apiErrorOfVault', () => {
     expect(error?.toBody().error).toMatchObject({ type: 'api_error', code: 'vault_unavailable' });
   });
 
+  it("makes the vault's refusal of a reused tokenize request id a 400 idempotency_error on the Idempotency-Key", () => {
+    const error = apiErrorOfVault(new VaultClientError('invalid_request', 'This request id already stored another card.', 'request_id', undefined, status.INVALID_ARGUMENT));
+    expect(error?.status).toBe(400);
+    expect(error?.toBody().error).toMatchObject({ type: 'idempotency_error', code: 'idempotency_key_reused', param: 'Idempotency-Key' });
+  });
+
   it('leaves other errors to the defaults', () => {
     expect(apiErrorOfVault(new Error('boom'))).toBeUndefined();
   });

@@ -82,8 +82,12 @@ export class CardVault {
     private readonly logger: Logger,
   ) {}
 
-  /** `use` decides retention: a payment's card is destroyed after the retention sweep's window, a saved one when deleted. */
-  async tokenize(caller: CallerCredential, merchantId: string, card: CardInput, use: CardUse): Promise<CardFactsOfToken> {
+  /**
+   * Stores a card. `use` decides retention: a payment's card is destroyed after the retention sweep's
+   * window, a saved one when deleted. With a `requestId` the merchant's card is stored once for it:
+   * a retry gets the first token (and its security code held again), never a second, orphaned record.
+   */
+  async tokenize(caller: CallerCredential, merchantId: string, card: CardInput, use: CardUse, requestId?: string): Promise<CardFactsOfToken> {
     this.authorize(caller, 'tokenize');
     const number = normalizeCardNumber(card.number);
     const validation = validateCard({ number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc }, new Date());
@@ -97,13 +101,44 @@ export class CardVault {
       this.crypto.seal(merchantId, token, { number, expMonth: facts.expMonth, expYear: facts.expYear }),
       this.crypto.fingerprint(merchantId, number),
     ]);
+    const stored = { token, brand: facts.brand, last4: facts.last4, bin: facts.bin, expMonth: facts.expMonth, expYear: facts.expYear, fingerprint };
+    if (requestId !== undefined) {
+      const earlier = await this.tokenizedFor(merchantId, requestId);
+      if (earlier) return this.retried(earlier, stored, use, card.cvc);
+    }
     if (!this.cvcs.put(token, card.cvc)) throw new VaultError('vault_busy', 'The vault cannot hold more card security codes right now; retry shortly.');
-    await this.dataSource.query(
-      `INSERT INTO vault.cards (token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied, kind)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [token, merchantId, sealed.keyVersion, sealed.nonce, sealed.ciphertext, sealed.authTag, facts.brand, facts.last4, facts.bin, facts.expMonth, facts.expYear, fingerprint, true, use],
+    const inserted: unknown[] = await this.dataSource.query(
+      `INSERT INTO vault.cards (token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied, kind, request_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       ON CONFLICT (merchant_id, request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING token`,
+      [token, merchantId, sealed.keyVersion, sealed.nonce, sealed.ciphertext, sealed.authTag, facts.brand, facts.last4, facts.bin, facts.expMonth, facts.expYear, fingerprint, true, use, requestId ?? null],
     );
-    return { token, brand: facts.brand, last4: facts.last4, bin: facts.bin, expMonth: facts.expMonth, expYear: facts.expYear, fingerprint };
+    if (inserted.length === 1) return stored;
+    // A concurrent request with the same id stored the card first: answer its token.
+    this.cvcs.erase(token);
+    const winner = await this.tokenizedFor(merchantId, requestId!);
+    if (!winner) throw new Error('invariant: a conflicting tokenize request id names a stored card');
+    return this.retried(winner, stored, use, card.cvc);
+  }
+
+  private async tokenizedFor(merchantId: string, requestId: string): Promise<(CardFactsOfToken & { kind: CardUse; cvcSupplied: boolean }) | undefined> {
+    const [row]: { token: string; brand: string; last4: string; bin: string; exp_month: number; exp_year: number; fingerprint: string; kind: CardUse; cvc_supplied: boolean }[] =
+      await this.dataSource.query(
+        'SELECT token, brand, last4, bin, exp_month, exp_year, fingerprint, kind, cvc_supplied FROM vault.cards WHERE merchant_id = $1 AND request_id = $2',
+        [merchantId, requestId],
+      );
+    return row && { token: row.token, brand: row.brand, last4: row.last4, bin: row.bin, expMonth: row.exp_month, expYear: row.exp_year, fingerprint: row.fingerprint, kind: row.kind, cvcSupplied: row.cvc_supplied };
+  }
+
+  /** The answer to a retried tokenize: the first token, if the retry carries the same card; its security code held again if still wanted. */
+  private retried(earlier: CardFactsOfToken & { kind: CardUse; cvcSupplied: boolean }, retry: CardFactsOfToken, use: CardUse, cvc: string): CardFactsOfToken {
+    const sameCard = earlier.fingerprint === retry.fingerprint && earlier.expMonth === retry.expMonth && earlier.expYear === retry.expYear && earlier.kind === use;
+    if (!sameCard) throw new VaultError('invalid_request', 'This request id already stored another card.', 'request_id');
+    if (earlier.cvcSupplied && this.cvcs.peek(earlier.token) === undefined && !this.cvcs.put(earlier.token, cvc)) {
+      throw new VaultError('vault_busy', 'The vault cannot hold more card security codes right now; retry shortly.');
+    }
+    const { kind: _kind, cvcSupplied: _cvcSupplied, ...facts } = earlier;
+    return facts;
   }
 
   async detokenize(caller: CallerCredential, request: DetokenizeRequest): Promise<DetokenizedCard> {

@@ -93,4 +93,9 @@ export const tokenizationMigrations = [
     'ALTER TABLE vault.cards ALTER COLUMN kind DROP DEFAULT',
     'CREATE INDEX cards_kind_created_at ON vault.cards (kind, created_at)',
   ]),
+  sqlMigration('VaultTokenizeRequestId1795795700000', [
+    // A caller's idempotency for a tokenization: the same merchant and request id store the card once.
+    'ALTER TABLE vault.cards ADD COLUMN request_id text',
+    'CREATE UNIQUE INDEX cards_merchant_request_id ON vault.cards (merchant_id, request_id) WHERE request_id IS NOT NULL',
+  ]),
 ];

@@ -40,8 +40,8 @@ export class VaultGrpcController {
   @GrpcMethod('VaultService', 'Tokenize')
   tokenize(request: vaultV1.TokenizeRequest, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): Promise<MessageInitShape<typeof vaultV1.TokenizeResponseSchema>> {
     return this.serve('Tokenize', async () => {
-      const { merchantId, card, use } = validated(TokenizeRules, request);
-      const facts = await this.vault.tokenize(credentialOf(metadata, call), merchantId, card, use === 2 ? 'saved' : 'payment');
+      const { merchantId, card, use, requestId } = validated(TokenizeRules, request);
+      const facts = await this.vault.tokenize(credentialOf(metadata, call), merchantId, card, use === 2 ? 'saved' : 'payment', requestId || undefined);
       return { cardFacts: cardFactsMessage(facts) };
     });
   }

@@ -21,6 +21,7 @@ export class TokenizeRules {
   @IsDefined() @IsObject() @ValidateNested() @Type(() => CardRules) card!: CardRules;
   /** CardUse PAYMENT (1) or SAVED (2); UNSPECIFIED (0) is refused. */
   @IsIn([1, 2], { message: 'use must be CARD_USE_PAYMENT or CARD_USE_SAVED' }) use!: number;
+  @IsString() @MaxLength(idLengthMax) requestId!: string;
 }
 
 export class TokenRefRules {
