@@ -178,6 +178,9 @@ describe('card numbers exist only inside the vault (PCI DSS)', () => {
       JSON.stringify(visaBytes),
       `pan=${withCheckDigit('601100009013942')}&`,
       `"expiresAt":${withCheckDigit(String(now - 365 * 86_400_000).slice(0, 12))}`,
+      // A card number where a span id would be, but not shaped like a trace context: still found.
+      `"note":"${withCheckDigit('522233334444555')}"`,
+      `cb6cccc8c09dccca405-${withCheckDigit('522233334444555')}-01`,
     ];
     for (const text of planted) {
       const scanner = new CardDataScanner([testCards.visa], now);
@@ -190,6 +193,9 @@ describe('card numbers exist only inside the vault (PCI DSS)', () => {
       `"at":${withCheckDigit(String(now).slice(0, 12))}`,
       `"trace_id":"ab${withCheckDigit('522233334444555')}cdef0123456789"`,
       `"serial":"${withCheckDigit('522233334444555')}00000000"`,
+      // W3C span ids are 16 random hex characters; about one in 1,850 comes out all digits.
+      `"span_id":"${withCheckDigit('522233334444555')}"`,
+      `00-0af7651916cd43dd8448eb211c80319c-${withCheckDigit('522233334444555')}-01`,
     ];
     for (const text of innocent) {
       const scanner = new CardDataScanner([testCards.visa], now);

@@ -44,7 +44,7 @@ export function luhnValid(digits: string): boolean {
  */
 export class CardDataScanner {
   readonly findings: Finding[] = [];
-  readonly excused = { freshEpochMs: 0, insideHexIdentifier: 0 };
+  readonly excused = { freshEpochMs: 0, insideHexIdentifier: 0, spanId: 0 };
   private readonly needles: { pattern: RegExp; what: string }[];
 
   constructor(cardsSent: readonly string[], private readonly nowMs = Date.now()) {
@@ -71,9 +71,15 @@ export class CardDataScanner {
    * Two kinds of digits are Luhn-valid by chance about once in ten, and are excused narrowly:
    * a 13-digit epoch-millisecond timestamp within a day of now (not every 13-digit run), and a
    * digit run inside a hexadecimal identifier (trace and span ids, HMAC digests: 16+ hex characters
-   * with at least one letter a–f), whose random digits form a 13+ run in a few per thousand.
+   * with at least one letter a–f), whose random digits form a 13+ run in a few per thousand. A third
+   * is a W3C span id (16 random hex characters) that came out all digits — one in ~1,850 — where its
+   * structure says it is one: in a `traceparent` (`<32 hex>-<span id>-<2 hex>`) or as a log's `span_id`.
    */
   private excuses(text: string, index: number, run: string): boolean {
+    if (isSpanId(text, index, run)) {
+      this.excused.spanId++;
+      return true;
+    }
     if (run.length === panLengthMin && Math.abs(Number(run) - this.nowMs) <= dayMs) {
       this.excused.freshEpochMs++;
       return true;
@@ -94,6 +100,17 @@ export class CardDataScanner {
     const after = printable(text.slice(index + length, index + length + contextChars));
     this.findings.push({ source, what, context: `${before}‹${what}›${after}` });
   }
+}
+
+const spanIdHexLength = 16;
+
+function isSpanId(text: string, index: number, run: string): boolean {
+  if (run.length !== spanIdHexLength) return false;
+  const before = text.slice(Math.max(0, index - 40), index);
+  const after = text.slice(index + run.length, index + run.length + 3);
+  const inTraceparent = /[0-9a-f]{32}-$/i.test(before) && /^-[0-9a-f]{2}/i.test(after);
+  const asLoggedSpanId = /"(?:parent_)?span_id":"$/.test(before) && after.startsWith('"');
+  return inTraceparent || asLoggedSpanId;
 }
 
 export function describeFinding(finding: Finding): string {
