@@ -4,6 +4,7 @@ import { credentials, status } from '@grpc/grpc-js';
 import { VaultUnavailableError } from '@dirigen/vault-client';
 import { describe, expect, it } from 'vitest';
 import { api, cardPayment, eventually, platform, sql } from './support/api';
+import { pidOf, restarted } from './support/processes';
 import { channelAs, rawVaultCall, vaultAs, vaultSecretOf } from './support/vault';
 
 const gateway = vaultAs('gateway');
@@ -40,10 +41,6 @@ async function foreignTls(): Promise<{ ca: string; callers: Record<string, { cer
 
 function gatewayMetadata(): Record<string, string> {
   return { 'x-dirigen-caller': 'gateway', authorization: `Bearer ${vaultSecretOf('gateway')}` };
-}
-
-function pidOf(instance: string): number {
-  return Number(readFileSync(join(platform.dataDir, 'run', `${instance}.pid`), 'utf8'));
 }
 
 describe('the vault', () => {
@@ -184,11 +181,7 @@ describe('the vault', () => {
     const pid = pidOf('tokenization');
     process.kill(pid, 'SIGKILL');
     // The supervisor restarts it, as Kubernetes would; its gRPC server is up before its HTTP health answers.
-    const vaultHttp = platform.processes.find((entry) => entry.name === 'tokenization')!;
-    await eventually(async () => {
-      if (pidOf('tokenization') === pid) return undefined;
-      return (await fetch(`http://127.0.0.1:${vaultHttp.port}/health`).then((response) => response.ok).catch(() => false)) || undefined;
-    }, 60_000, 250);
+    await restarted('tokenization', pid);
     const afterRestart = await eventually(() => gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: 'pay_e2e_restart' }).catch(() => undefined), 15_000, 250);
     expect(afterRestart).toMatchObject({ ok: false, code: 'cvc_expired' });
   }, 120_000);

@@ -102,10 +102,6 @@ export class CardVault {
       this.crypto.fingerprint(merchantId, number),
     ]);
     const stored = { token, brand: facts.brand, last4: facts.last4, bin: facts.bin, expMonth: facts.expMonth, expYear: facts.expYear, fingerprint };
-    if (requestId !== undefined) {
-      const earlier = await this.tokenizedFor(merchantId, requestId);
-      if (earlier) return this.retried(earlier, stored, use, card.cvc);
-    }
     if (!this.cvcs.put(token, card.cvc)) throw new VaultError('vault_busy', 'The vault cannot hold more card security codes right now; retry shortly.');
     const inserted: unknown[] = await this.dataSource.query(
       `INSERT INTO vault.cards (token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied, kind, request_id)
@@ -114,7 +110,7 @@ export class CardVault {
       [token, merchantId, sealed.keyVersion, sealed.nonce, sealed.ciphertext, sealed.authTag, facts.brand, facts.last4, facts.bin, facts.expMonth, facts.expYear, fingerprint, true, use, requestId ?? null],
     );
     if (inserted.length === 1) return stored;
-    // A concurrent request with the same id stored the card first: answer its token.
+    // An earlier (or concurrent) request with the same id stored the card first: answer its token.
     this.cvcs.erase(token);
     const winner = await this.tokenizedFor(merchantId, requestId!);
     if (!winner) throw new Error('invariant: a conflicting tokenize request id names a stored card');
@@ -229,11 +225,14 @@ export class CardVault {
    */
   async releaseCvc(caller: CallerCredential, merchantId: string, token: string, paymentId?: string): Promise<void> {
     this.authorize(caller, 'detokenize');
-    const [owned]: unknown[] = await this.dataSource.query('SELECT 1 FROM vault.cards WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
+    const [owned]: { kind: CardUse }[] = await this.dataSource.query('SELECT kind FROM vault.cards WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
     if (!owned) return;
     const usedForPayment = paymentId !== undefined && this.cvcs.eraseForPayment(token, paymentId);
     const usedFromSaving = this.cvcs.erase(token);
-    if (paymentId !== undefined) await this.dataSource.query('DELETE FROM vault.security_code_holds WHERE token = $1 AND payment_id = $2', [token, paymentId]);
+    // Only a saved card can have a payment-time hold (HoldSecurityCode refuses a payment's card): one statement less per payment.
+    if (paymentId !== undefined && owned.kind === 'saved') {
+      await this.dataSource.query('DELETE FROM vault.security_code_holds WHERE token = $1 AND payment_id = $2', [token, paymentId]);
+    }
     if (usedForPayment || usedFromSaving) await this.dataSource.query('UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
   }
 
