@@ -73,7 +73,6 @@ const refusals: [string, RequestOptions][] = [
   ['no API key with a card', { body: cardPayment(), key: null }],
   ['a card number typed into the description', { body: cardPayment({ description: `my card is ${testCards.mastercard.replace(/(\d{4})(?=\d)/g, '$1 ')}` }) }],
   ['a card number typed into a metadata key', { body: cardPayment({ metadata: { [testCards.mastercard]: 'backup' } }) }],
-  ['a card number typed into the Idempotency-Key', { body: cardPayment(), headers: { 'idempotency-key': `retry-${testCards.mastercard}` } }],
 ];
 
 /** Every path a card number travels: approvals, declines, errors, 3-D Secure, manual capture, a replay, refusals, reads. */
@@ -83,7 +82,8 @@ async function driveCardTraffic(): Promise<void> {
     expect(created.status, `${name}: ${created.body}`).toBeOneOf([201, 202]);
     paymentIds.set(name, JSON.parse(created.body).id);
   }
-  const idempotencyKey = randomUUID();
+  // Intake keeps an Idempotency-Key only as its keyed hash: one with a card number typed into it is taken, and the scan proves its text is nowhere.
+  const idempotencyKey = `retry-${testCards.mastercard}-${randomUUID()}`;
   for (const attempt of ['first', 'retry']) {
     const sent = await exchange(`POST an idempotent payment (${attempt})`, '/v1/payments', { body: cardPayment({ amount: 4321 }), headers: { 'idempotency-key': idempotencyKey } });
     expect(sent.status).toBeOneOf(attempt === 'first' ? [201, 202] : [200, 202]);
