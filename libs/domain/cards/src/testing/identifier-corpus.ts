@@ -34,7 +34,7 @@ const cardShapedCategories: Record<string, string> = {
   'epoch nanoseconds': 'from September to November 2039 they start 2200–2204, the Mir prefix, with 19 digits',
   'key <ms>-<n> or <prefix>-<µs>': 'the microsecond form shares the Mir window of autumn 2039',
   'order number, date-prefixed': 'the yymmdd… form of years 22–27 and 30–39 starts like a Mastercard, Amex, Diners or JCB number',
-  'Shopify-style 13-digit id': 'ids from 5.6·10^12 on start 56–69, a Maestro prefix, and Maestro issues 12 to 19 digits',
+  'Shopify-style 13-digit id': 'ids that start 50 or 56–69 have a Maestro prefix, and Maestro issues 12 to 19 digits',
   'phone Indonesian 08xx / 628xx': '628… written without its + is a Maestro or UnionPay prefix with 12 to 14 digits',
   'snowflake (Twitter epoch)': '18–19 digits whose leading digits sweep 5–9, then 1–3 as the years pass: Maestro, UnionPay, Mir, JCB, Diners prefixes',
   'snowflake (Discord epoch)': '17–19 digits whose leading digits sweep 1–9, then 1–3 as the years pass: Visa, Maestro, UnionPay, Mir, JCB, Diners prefixes',
