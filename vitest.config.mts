@@ -15,7 +15,7 @@ export default defineConfig({
   resolve: { alias },
   test: {
     projects: [
-      { resolve: { alias }, test: { name: 'unit', include: ['libs/**/*.unit.spec.ts', 'services/**/*.unit.spec.ts', 'scripts/**/*.unit.spec.ts'] } },
+      { resolve: { alias }, test: { name: 'unit', include: ['libs/**/*.unit.spec.ts', 'services/**/*.unit.spec.ts', 'scripts/**/*.unit.spec.ts', 'e2e/**/*.unit.spec.ts'] } },
       {
         resolve: { alias },
         test: {

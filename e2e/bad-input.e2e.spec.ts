@@ -58,12 +58,13 @@ const cases: { name: string; request: Parameters<typeof api>[1]; status: number;
   { name: 'a missing API key', request: { body: cardPayment(), key: null }, status: 401, type: 'authentication_error', code: 'api_key_missing' },
   { name: 'a wrong API key', request: { body: cardPayment(), key: 'sk_test_wrong' }, status: 401, type: 'authentication_error', code: 'api_key_invalid' },
   { name: 'an Idempotency-Key over 255 characters', request: { body: cardPayment(), headers: { 'idempotency-key': 'k'.repeat(256) } }, status: 400, type: 'invalid_request_error', param: 'Idempotency-Key' },
+  // A control character (a tab: fetch sends no NUL or newline) in the key; its content is otherwise the merchant's, kept only as a keyed hash.
+  { name: 'an Idempotency-Key with a control character', request: { body: cardPayment(), headers: { 'idempotency-key': 'order-1\t2' } }, status: 400, type: 'invalid_request_error', param: 'Idempotency-Key' },
   // A card number typed into free text (PCI DSS: card data lives only in the vault), in the shapes people type it.
   { name: 'a card number in the description', request: { body: cardPayment({ description: `Please use my other card ${freeTextCard.spaced} instead` }) }, ...cardDataInFreeText('description') },
   { name: 'a card number in a metadata value', request: { body: cardPayment({ metadata: { order: 'A-1001', note: freeTextCard.dashed } }) }, ...cardDataInFreeText('metadata.note') },
   { name: 'a card number as a metadata key', request: { body: cardPayment({ metadata: { [freeTextCard.digits]: 'backup card' } }) }, ...cardDataInFreeText('metadata') },
   { name: 'a card number in customer.email', request: { body: cardPayment({ customer: { email: `${freeTextCard.digits}@example.com` } }) }, ...cardDataInFreeText('customer.email') },
-  { name: 'a card number in the Idempotency-Key', request: { body: cardPayment(), headers: { 'idempotency-key': `order-${freeTextCard.dashed}` } }, ...cardDataInFreeText('Idempotency-Key') },
 ];
 
 describe('bad input is refused with a 4xx in the contract shape, and nothing is stored, published or charged', () => {

@@ -36,8 +36,10 @@ describe('Idempotency-Key', () => {
       expect(response.status).toBe(409);
       expect(response.body.error).toMatchObject({ type: 'idempotency_error', code: 'idempotency_key_in_use' });
     }
-    const rows = await sql('SELECT payment_id FROM intake.idempotency_keys WHERE idempotency_key = $1', [key]);
+    // Keys are kept only as their keyed hash: one row for the payment, and no trace of the key's text.
+    const rows = await sql<{ row: string }>('SELECT to_jsonb(remembered)::text AS row FROM intake.idempotency_keys remembered WHERE payment_id = $1', [[...ids][0]]);
     expect(rows).toHaveLength(1);
+    expect(rows[0]!.row).not.toContain(key);
     expect((await simulatorStats()).authorizations.approved - before.authorizations.approved).toBe(1);
   });
 

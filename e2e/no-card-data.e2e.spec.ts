@@ -73,7 +73,6 @@ const refusals: [string, RequestOptions][] = [
   ['no API key with a card', { body: cardPayment(), key: null }],
   ['a card number typed into the description', { body: cardPayment({ description: `my card is ${testCards.mastercard.replace(/(\d{4})(?=\d)/g, '$1 ')}` }) }],
   ['a card number typed into a metadata key', { body: cardPayment({ metadata: { [testCards.mastercard]: 'backup' } }) }],
-  ['a card number typed into the Idempotency-Key', { body: cardPayment(), headers: { 'idempotency-key': `retry-${testCards.mastercard}` } }],
 ];
 
 /** Every path a card number travels: approvals, declines, errors, 3-D Secure, manual capture, a replay, refusals, reads. */
@@ -83,7 +82,8 @@ async function driveCardTraffic(): Promise<void> {
     expect(created.status, `${name}: ${created.body}`).toBeOneOf([201, 202]);
     paymentIds.set(name, JSON.parse(created.body).id);
   }
-  const idempotencyKey = randomUUID();
+  // Intake keeps an Idempotency-Key only as its keyed hash: one with a card number typed into it is taken, and the scan proves its text is nowhere.
+  const idempotencyKey = `retry-${testCards.mastercard}-${randomUUID()}`;
   for (const attempt of ['first', 'retry']) {
     const sent = await exchange(`POST an idempotent payment (${attempt})`, '/v1/payments', { body: cardPayment({ amount: 4321 }), headers: { 'idempotency-key': idempotencyKey } });
     expect(sent.status).toBeOneOf(attempt === 'first' ? [201, 202] : [200, 202]);
@@ -165,8 +165,7 @@ function withCheckDigit(partial: string): string {
 // the whole database but the vault's ciphertext, and every HTTP answer are searched for the test cards and
 // for any Luhn-valid 13–19 digit run.
 describe('card numbers exist only inside the vault (PCI DSS)', () => {
-  it('recognises a card number in every shape it looks for, and excuses only fresh timestamps and hex identifiers', () => {
-    const now = Date.now();
+  it('recognises a card number in every shape it looks for, and excuses only hex identifiers, span ids and +phone numbers by their structure', () => {
     const visaBytes = Buffer.from(testCards.visa, 'latin1');
     const planted = [
       `{"number":"${testCards.visa}"}`,
@@ -177,20 +176,24 @@ describe('card numbers exist only inside the vault (PCI DSS)', () => {
       ...['', 'x', 'xy'].map((prefix) => Buffer.from(`${prefix}${testCards.visa}`, 'latin1').toString('base64')),
       JSON.stringify(visaBytes),
       `pan=${withCheckDigit('601100009013942')}&`,
-      `"expiresAt":${withCheckDigit(String(now - 365 * 86_400_000).slice(0, 12))}`,
+      // A 19-digit UnionPay number, a range no test card is in.
+      `"account":${withCheckDigit('622126000000000000')}`,
       // A card number where a span id would be, but not shaped like a trace context: still found.
       `"note":"${withCheckDigit('522233334444555')}"`,
       `cb6cccc8c09dccca405-${withCheckDigit('522233334444555')}-01`,
     ];
     for (const text of planted) {
-      const scanner = new CardDataScanner([testCards.visa], now);
+      const scanner = new CardDataScanner([testCards.visa]);
       scanner.scan({ source: 'planted', text });
       expect(scanner.findings.length, text).toBeGreaterThan(0);
       expect(describeFinding(scanner.findings[0]!)).not.toContain(testCards.visa.slice(0, 12));
     }
     const innocent = [
-      `"time":"${new Date(now).toISOString()}"`,
-      `"at":${withCheckDigit(String(now).slice(0, 12))}`,
+      `"time":"2039-10-01T00:00:00.000Z"`,
+      // Epoch milliseconds of any year, and the migration names that hold them.
+      `"at":${withCheckDigit('176420160000')}`,
+      `"at":${withCheckDigit('220898880000')}`,
+      'IntakeTokenIdempotencyKeys1795795816366',
       `"trace_id":"ab${withCheckDigit('522233334444555')}cdef0123456789"`,
       `"serial":"${withCheckDigit('522233334444555')}00000000"`,
       // W3C span ids are 16 random hex characters; about one in 1,850 comes out all digits.
@@ -198,7 +201,7 @@ describe('card numbers exist only inside the vault (PCI DSS)', () => {
       `00-0af7651916cd43dd8448eb211c80319c-${withCheckDigit('522233334444555')}-01`,
     ];
     for (const text of innocent) {
-      const scanner = new CardDataScanner([testCards.visa], now);
+      const scanner = new CardDataScanner([testCards.visa]);
       scanner.scan({ source: 'innocent', text });
       expect(scanner.findings.map(describeFinding), text).toEqual([]);
     }

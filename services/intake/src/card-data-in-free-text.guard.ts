@@ -4,7 +4,7 @@ import { ApiError } from '@dirigen/service-kit';
 
 /** Where a card number was found: the field to name in the error (never the value). */
 export interface CardDataLocation {
-  /** Dotted path of the field (`metadata.note`), the object whose key it is, or `Idempotency-Key`; absent for a top-level key. */
+  /** Dotted path of the field (`metadata.note`) or the object whose key it is; absent for a top-level key. */
   param?: string;
   /** For the message: "metadata.note", "a key of metadata". */
   description: string;
@@ -14,11 +14,12 @@ export interface CardDataLocation {
  * The first card number in the request's free text: every string value and every object key of
  * the JSON body, at any depth and whatever the route's DTO declares (so a new free-text field is
  * covered the day it is added, and an unknown field never echoes a card number back in a
- * validation error), and the Idempotency-Key header, which is stored as text. The one field that
- * is meant to carry a card number to the vault (`cardNumberField`) is the exception.
+ * validation error). The one field that is meant to carry a card number to the vault
+ * (`cardNumberField`) is the exception. The Idempotency-Key header is not scanned: intake keeps
+ * only its keyed hash (`idempotencyKeyHash`), never the text, and `validIdempotencyKey` bounds it.
  * The walk is iterative: nesting depth is bounded only by the body size limit, not by the stack.
  */
-export function findCardDataInRequest(body: unknown, idempotencyKey: unknown, cardNumberField: string): CardDataLocation | undefined {
+export function findCardDataInRequest(body: unknown, cardNumberField: string): CardDataLocation | undefined {
   const pending: { value: unknown; path: string }[] = [{ value: body, path: '' }];
   while (pending.length > 0) {
     const { value, path } = pending.pop()!;
@@ -34,8 +35,6 @@ export function findCardDataInRequest(body: unknown, idempotencyKey: unknown, ca
     // Reversed onto the stack, so fields are looked at in the order they were sent.
     for (const [key, child] of entries.reverse()) pending.push({ value: child, path: path ? `${path}.${key}` : key });
   }
-  const header = Array.isArray(idempotencyKey) ? idempotencyKey.join(',') : idempotencyKey;
-  if (typeof header === 'string' && containsCardNumber(header)) return { param: 'Idempotency-Key', description: 'the Idempotency-Key header' };
   return undefined;
 }
 
@@ -48,8 +47,8 @@ export class CardDataInFreeTextGuard implements CanActivate {
   constructor(private readonly cardNumberField: string) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<{ body?: unknown; headers: Record<string, string | string[] | undefined> }>();
-    const found = findCardDataInRequest(request.body, request.headers['idempotency-key'], this.cardNumberField);
+    const request = context.switchToHttp().getRequest<{ body?: unknown }>();
+    const found = findCardDataInRequest(request.body, this.cardNumberField);
     if (found) {
       throw ApiError.invalidRequest(
         'card_data_in_free_text',

@@ -66,6 +66,23 @@ export const intakeMigrations = [
     // Expired keys are purged oldest first.
     'CREATE INDEX token_idempotency_keys_created ON intake.token_idempotency_keys (created_at)',
   ]),
+  // Idempotency-Keys kept only as their keyed hash (HMAC-SHA256 under INTAKE_REQUEST_HASH_SECRET,
+  // `idempotencyKeyHash`): a key is the merchant's free text, and one with a card number typed into
+  // it must not sit in a table in plain text. The secret is not in the database, so existing keys
+  // cannot be hashed here: they are erased. Pre-release data: a retry of a request sent before this
+  // migration is not recognised as one (a token key would have expired within 24 hours anyway).
+  sqlMigration('IntakeIdempotencyKeyHashes1796083200000', [
+    'DELETE FROM intake.idempotency_keys',
+    `ALTER TABLE intake.idempotency_keys
+       DROP COLUMN idempotency_key,
+       ADD COLUMN idempotency_key_hash bytea NOT NULL CHECK (octet_length(idempotency_key_hash) = 32),
+       ADD PRIMARY KEY (merchant_id, idempotency_key_hash)`,
+    'DELETE FROM intake.token_idempotency_keys',
+    `ALTER TABLE intake.token_idempotency_keys
+       DROP COLUMN idempotency_key,
+       ADD COLUMN idempotency_key_hash bytea NOT NULL CHECK (octet_length(idempotency_key_hash) = 32),
+       ADD PRIMARY KEY (merchant_id, idempotency_key_hash)`,
+  ]),
 ];
 
 export function apiKeyHash(secretKey: string): Buffer {

@@ -9,7 +9,7 @@ import type { CreatePaymentDto } from './create-payment.dto';
 import { PaymentWaiter } from './payment-waiter';
 import { PaymentsReadModel, projectionConsumer } from './payments.read-model';
 import type { VaultClient } from '@dirigen/vault-client';
-import { requestFingerprint, tokenizeRequestId } from './request-fingerprint';
+import { idempotencyKeyHash, requestFingerprint, tokenizeRequestId } from './request-fingerprint';
 
 export const VAULT_CLIENT = Symbol('VAULT_CLIENT');
 export const REQUEST_HASH_SECRET = Symbol('REQUEST_HASH_SECRET');
@@ -24,7 +24,8 @@ export interface CreatedPayment {
 }
 
 /**
- * Creates and confirms a payment: validates what the domain needs, honours the Idempotency-Key,
+ * Creates and confirms a payment: validates what the domain needs, honours the Idempotency-Key
+ * (stored only as its keyed hash, `idempotencyKeyHash`),
  * tokenizes the card, then records the payment, its first event and the outbox row in one
  * transaction (no dual write), and waits a bounded time for the outcome.
  */
@@ -45,8 +46,9 @@ export class PaymentIntake {
     if (!isChargeableCurrency(currency)) throw ApiError.invalidRequest('currency_invalid', `Invalid currency: ${dto.currency.slice(0, 8)}.`, 'currency');
     const card = this.cardOrToken(dto);
     const requestHash = requestFingerprint(this.requestHashSecret, dto);
-    if (idempotencyKey !== undefined) {
-      const earlier = await this.findByIdempotencyKey(this.dataSource.manager, merchantId, idempotencyKey, requestHash);
+    const keyHash = idempotencyKey === undefined ? undefined : idempotencyKeyHash(this.requestHashSecret, idempotencyKey);
+    if (keyHash !== undefined) {
+      const earlier = await this.findByIdempotencyKey(this.dataSource.manager, merchantId, keyHash, requestHash);
       if (earlier) return { payment: await this.waitForOutcome(earlier), replayed: true };
     }
     // Named before the card is resolved: a security code given with a saved card is held for this payment.
@@ -62,7 +64,7 @@ export class PaymentIntake {
     };
     const waiting = this.waiter.register(paymentId);
     try {
-      const created = await this.record(merchantId, paymentId, request, idempotencyKey, requestHash);
+      const created = await this.record(merchantId, paymentId, request, keyHash, requestHash);
       if (created !== paymentId) return { payment: await this.waitForOutcome(created), replayed: true };
       this.relay.wake();
       await waiting.wait(waitBudgetMs);
@@ -73,7 +75,7 @@ export class PaymentIntake {
   }
 
   /** Returns the id of the payment the request stands for: the new one, or the one an identical concurrent request created. */
-  private async record(merchantId: string, paymentId: string, request: PaymentRequested, idempotencyKey: string | undefined, requestHash: Buffer): Promise<string> {
+  private async record(merchantId: string, paymentId: string, request: PaymentRequested, keyHash: Buffer | undefined, requestHash: Buffer): Promise<string> {
     const occurredAt = new Date().toISOString();
     const eventId = randomUUID();
     const [requested] = decide({ type: 'RequestPayment', request }, initialPaymentState);
@@ -81,17 +83,17 @@ export class PaymentIntake {
     if (state.kind !== 'exists') throw new Error('invariant: a requested payment exists');
     const outbound = toOutboundMessage(requested!, { eventId, paymentId, merchantId, occurredAt, correlationId: eventId, producer: this.config.instance, ...currentTraceFields() });
     // One statement, so one round trip and atomic without an explicit transaction: the idempotency
-    // key, the payment, its first timeline entry, the projection's inbox claim (the projection will
+    // key (its keyed hash), the payment, its first timeline entry, the projection's inbox claim (the projection will
     // see this event again from Kafka: it is already applied here) and the outbox row. A concurrent
     // request holding the same key makes the first insert wait, then do nothing, and so the rest.
     const [{ created }]: { created: number }[] = await this.dataSource.query(
       `WITH idempotency AS (
-         INSERT INTO intake.idempotency_keys (merchant_id, idempotency_key, request_hash, payment_id)
-         SELECT $1, $2, $3, $4 WHERE $2::text IS NOT NULL
+         INSERT INTO intake.idempotency_keys (merchant_id, idempotency_key_hash, request_hash, payment_id)
+         SELECT $1, $2, $3, $4 WHERE $2::bytea IS NOT NULL
          ON CONFLICT DO NOTHING RETURNING payment_id
        ), payment AS (
          INSERT INTO intake.payments (id, merchant_id, status, state, created_at, updated_at)
-         SELECT $4, $1, $5, $6, $7, $7 WHERE $2::text IS NULL OR EXISTS (SELECT 1 FROM idempotency)
+         SELECT $4, $1, $5, $6, $7, $7 WHERE $2::bytea IS NULL OR EXISTS (SELECT 1 FROM idempotency)
          RETURNING id
        ), timeline AS (
          INSERT INTO intake.payment_events (event_id, payment_id, type, occurred_at, data)
@@ -104,7 +106,7 @@ export class PaymentIntake {
        SELECT count(*)::int AS created FROM payment`,
       [
         merchantId,
-        idempotencyKey ?? null,
+        keyHash ?? null,
         requestHash,
         paymentId,
         state.payment.status,
@@ -122,15 +124,15 @@ export class PaymentIntake {
     const claimed = created === 1;
     if (claimed) return paymentId;
     // A concurrent request with the same key won the race and has committed by now.
-    const winner = await this.findByIdempotencyKey(this.dataSource.manager, merchantId, idempotencyKey!, requestHash);
+    const winner = await this.findByIdempotencyKey(this.dataSource.manager, merchantId, keyHash!, requestHash);
     if (!winner) throw new ApiError(409, 'idempotency_error', 'idempotency_key_in_use', 'A request with this Idempotency-Key is in progress; retry later.');
     return winner;
   }
 
-  private async findByIdempotencyKey(manager: EntityManager, merchantId: string, idempotencyKey: string, requestHash: Buffer): Promise<string | undefined> {
+  private async findByIdempotencyKey(manager: EntityManager, merchantId: string, keyHash: Buffer, requestHash: Buffer): Promise<string | undefined> {
     const [row]: { request_hash: Buffer; payment_id: string }[] = await manager.query(
-      'SELECT request_hash, payment_id FROM intake.idempotency_keys WHERE merchant_id = $1 AND idempotency_key = $2',
-      [merchantId, idempotencyKey],
+      'SELECT request_hash, payment_id FROM intake.idempotency_keys WHERE merchant_id = $1 AND idempotency_key_hash = $2',
+      [merchantId, keyHash],
     );
     if (!row) return undefined;
     if (!row.request_hash.equals(requestHash)) {

@@ -11,6 +11,16 @@ export function requestFingerprint(secret: Buffer, body: unknown): Buffer {
 }
 
 /**
+ * What intake stores of a merchant's Idempotency-Key: a keyed HMAC, never the key itself. A key is
+ * the merchant's free text (a card number typed into it would otherwise sit in a table in plain
+ * text), and with the secret out of the database, the stored digest reveals nothing of it. Lookups
+ * compare digests: the same key always gives the same 32 bytes.
+ */
+export function idempotencyKeyHash(secret: Buffer, idempotencyKey: string): Buffer {
+  return createHmac('sha256', secret).update(`idempotency-key\u0000${idempotencyKey}`).digest();
+}
+
+/**
  * The vault's request id for the tokenization behind a merchant's Idempotency-Key: a retry (say,
  * after the vault's answer was lost) then gets the same token instead of an orphaned second record.
  * Keyed, so the vault never sees the merchant's key itself; 43 characters.

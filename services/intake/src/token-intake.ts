@@ -7,7 +7,7 @@ import { ApiError, DATA_SOURCE, LOGGER } from '@dirigen/service-kit';
 import type { DataSource } from 'typeorm';
 import type { CreateTokenDto } from './create-token.dto';
 import { REQUEST_HASH_SECRET, VAULT_CLIENT } from './payment-intake';
-import { requestFingerprint, tokenizeRequestId } from './request-fingerprint';
+import { idempotencyKeyHash, requestFingerprint, tokenizeRequestId } from './request-fingerprint';
 import type { VaultClient } from '@dirigen/vault-client';
 
 /**
@@ -41,7 +41,8 @@ export interface SavedToken {
 const keyInUse = () => new ApiError(409, 'idempotency_error', 'idempotency_key_in_use', 'A request with this Idempotency-Key is in progress; retry later.');
 
 /**
- * Saves a card in the vault as a `tok_…`, honouring the Idempotency-Key the way payments do:
+ * Saves a card in the vault as a `tok_…`, honouring the Idempotency-Key the way payments do (and,
+ * as they do, storing only its keyed hash):
  * the same key and body get the same token back, another body an `idempotency_error`, a
  * concurrent duplicate 409 `idempotency_key_in_use`. Keys are per merchant and apart from payment keys.
  *
@@ -67,42 +68,43 @@ export class TokenIntake {
 
     // Keyed, so the low-entropy card data in the body cannot be recovered from the stored digest.
     const requestHash = requestFingerprint(this.requestHashSecret, dto);
-    const claimId = await this.claim(merchantId, idempotencyKey, requestHash);
-    if (claimId === undefined) return { token: await this.remembered(merchantId, idempotencyKey, requestHash), replayed: true };
+    const keyHash = idempotencyKeyHash(this.requestHashSecret, idempotencyKey);
+    const claimId = await this.claim(merchantId, keyHash, requestHash);
+    if (claimId === undefined) return { token: await this.remembered(merchantId, keyHash, requestHash), replayed: true };
     let token: PresentedToken;
     try {
       token = presentToken(await this.vault.tokenize(merchantId, card, 'saved', tokenizeRequestId(this.requestHashSecret, 'saved', merchantId, idempotencyKey)));
     } catch (error) {
-      await this.release(merchantId, idempotencyKey, claimId);
+      await this.release(merchantId, keyHash, claimId);
       throw error;
     }
-    await this.remember(merchantId, idempotencyKey, claimId, token);
+    await this.remember(merchantId, keyHash, claimId, token);
     await this.purgeExpired();
     return { token, replayed: false };
   }
 
   /** The claim's id when this request may tokenize: the key is new, expired, or abandoned by a dead request. */
-  private async claim(merchantId: string, idempotencyKey: string, requestHash: Buffer): Promise<string | undefined> {
+  private async claim(merchantId: string, keyHash: Buffer, requestHash: Buffer): Promise<string | undefined> {
     const claimId = randomUUID();
     // A concurrent insert of the same key waits for the first to commit, then finds it live and returns nothing.
     const rows: { claim_id: string }[] = await this.dataSource.query(
-      `INSERT INTO intake.token_idempotency_keys AS remembered (merchant_id, idempotency_key, request_hash, claim_id)
+      `INSERT INTO intake.token_idempotency_keys AS remembered (merchant_id, idempotency_key_hash, request_hash, claim_id)
        VALUES ($1, $2, $3, $4)
-       ON CONFLICT (merchant_id, idempotency_key) DO UPDATE
+       ON CONFLICT (merchant_id, idempotency_key_hash) DO UPDATE
          SET request_hash = excluded.request_hash, claim_id = excluded.claim_id, token = NULL, card = NULL, created_at = now()
          WHERE remembered.created_at < now() - make_interval(hours => $5)
             OR (remembered.token IS NULL AND remembered.created_at < now() - $6 * interval '1 millisecond')
        RETURNING claim_id`,
-      [merchantId, idempotencyKey, requestHash, claimId, tokenIdempotencyRetentionHours, tokenClaimLeaseMs],
+      [merchantId, keyHash, requestHash, claimId, tokenIdempotencyRetentionHours, tokenClaimLeaseMs],
     );
     return rows.length === 1 ? claimId : undefined;
   }
 
   /** The answer an earlier request with this key gave, when its body was the same. */
-  private async remembered(merchantId: string, idempotencyKey: string, requestHash: Buffer): Promise<PresentedToken> {
+  private async remembered(merchantId: string, keyHash: Buffer, requestHash: Buffer): Promise<PresentedToken> {
     const [row]: { request_hash: Buffer; token: string | null; card: PresentedToken['card'] | null }[] = await this.dataSource.query(
-      'SELECT request_hash, token, card FROM intake.token_idempotency_keys WHERE merchant_id = $1 AND idempotency_key = $2',
-      [merchantId, idempotencyKey],
+      'SELECT request_hash, token, card FROM intake.token_idempotency_keys WHERE merchant_id = $1 AND idempotency_key_hash = $2',
+      [merchantId, keyHash],
     );
     // Gone between the claim and this read: the other request failed and released it. A retry will claim it.
     if (!row) throw keyInUse();
@@ -113,19 +115,19 @@ export class TokenIntake {
     return { id: row.token, object: 'token', card: row.card };
   }
 
-  private async remember(merchantId: string, idempotencyKey: string, claimId: string, token: PresentedToken): Promise<void> {
+  private async remember(merchantId: string, keyHash: Buffer, claimId: string, token: PresentedToken): Promise<void> {
     const updated: [unknown[], number] = await this.dataSource.query(
-      'UPDATE intake.token_idempotency_keys SET token = $4, card = $5 WHERE merchant_id = $1 AND idempotency_key = $2 AND claim_id = $3',
-      [merchantId, idempotencyKey, claimId, token.id, JSON.stringify(token.card)],
+      'UPDATE intake.token_idempotency_keys SET token = $4, card = $5 WHERE merchant_id = $1 AND idempotency_key_hash = $2 AND claim_id = $3',
+      [merchantId, keyHash, claimId, token.id, JSON.stringify(token.card)],
     );
     // Only when this request outlived its lease and a retry took the key over: both got a token.
     if (updated[1] !== 1) this.logger.warn({ merchantId, token: token.id }, 'token idempotency claim was taken over before the token was saved');
   }
 
   /** Lets a retry with the same key try again after a failed vault call (a failure is not remembered). */
-  private async release(merchantId: string, idempotencyKey: string, claimId: string): Promise<void> {
+  private async release(merchantId: string, keyHash: Buffer, claimId: string): Promise<void> {
     await this.dataSource
-      .query('DELETE FROM intake.token_idempotency_keys WHERE merchant_id = $1 AND idempotency_key = $2 AND claim_id = $3 AND token IS NULL', [merchantId, idempotencyKey, claimId])
+      .query('DELETE FROM intake.token_idempotency_keys WHERE merchant_id = $1 AND idempotency_key_hash = $2 AND claim_id = $3 AND token IS NULL', [merchantId, keyHash, claimId])
       // The lease frees the key anyway; the vault's error is the one to answer with.
       .catch((error: unknown) => this.logger.warn({ err: error, merchantId }, 'could not release a token idempotency claim'));
   }
@@ -134,8 +136,8 @@ export class TokenIntake {
     try {
       await this.dataSource.query(
         `DELETE FROM intake.token_idempotency_keys
-         WHERE (merchant_id, idempotency_key) IN (
-           SELECT merchant_id, idempotency_key FROM intake.token_idempotency_keys
+         WHERE (merchant_id, idempotency_key_hash) IN (
+           SELECT merchant_id, idempotency_key_hash FROM intake.token_idempotency_keys
            WHERE created_at < now() - make_interval(hours => $1) ORDER BY created_at LIMIT $2)
          AND created_at < now() - make_interval(hours => $1)`,
         [tokenIdempotencyRetentionHours, expiredKeysPurgeBatchMax],
