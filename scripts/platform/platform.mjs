@@ -7,9 +7,9 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bootstrapDatabaseRoles, loadOrCreateDatabasePasswords } from './database-roles.mjs';
-import { startKafka } from './kafka.mjs';
+import { kafkaCommand, kafkaStartTimeoutMs } from './kafka.mjs';
 import { startLoadBalancer } from './load-balancer.mjs';
-import { portOpen } from './ports.mjs';
+import { portOpen, waitForPort } from './ports.mjs';
 import { ensurePostgres } from './postgres.mjs';
 import { serviceDefinitions } from './services.mjs';
 import { SupervisedProcess } from './supervisor.mjs';
@@ -139,16 +139,15 @@ export async function startPlatform(options = {}) {
     if (!brokers) {
       if (await portOpen(kafkaPort)) throw new Error(`port ${kafkaPort} is taken: stop what listens there or set KAFKA_BROKERS to use it`);
       log(`[platform] starting Apache Kafka (KRaft) on 127.0.0.1:${kafkaPort}, data in ${join(dataDir, 'kafka')}`);
-      const broker = await startKafka({
-        dataDir: join(dataDir, 'kafka'),
-        libsDir: join(repoRoot, '.data', 'kafka-libs'),
-        port: kafkaPort,
-        logStream: createWriteStream(join(logsDir, 'kafka.log'), { flags: 'a' }),
-      });
-      stack.push(() => new Promise((done) => { broker.once('exit', done); broker.kill('SIGTERM'); setTimeout(() => broker.kill('SIGKILL'), 20_000).unref(); }));
+      // Supervised like every service: a broker that dies is restarted (its log recovery included).
+      const { command, args } = kafkaCommand({ dataDir: join(dataDir, 'kafka'), libsDir: join(repoRoot, '.data', 'kafka-libs'), port: kafkaPort });
+      const broker = new SupervisedProcess({ instance: 'kafka', command, args, env: process.env, logsDir, runDir, echo: false });
+      broker.start();
+      stack.push(() => broker.stop());
+      await waitForPort(kafkaPort, kafkaStartTimeoutMs);
       brokers = [`127.0.0.1:${kafkaPort}`];
     }
-    const postgres = await ensurePostgres({ url: options.databaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/dirigen', dataDir, log });
+    const postgres = await ensurePostgres({ url: options.databaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/dirigen', dataDir, runDir, log });
     stack.push(postgres.stop);
     log(`[platform] PostgreSQL: ${postgres.embedded ? 'embedded, ' : ''}${new URL(postgres.url).host}${new URL(postgres.url).pathname}`);
     // The admin URL stops here: each service and its migrations connect as the service's own role.
@@ -193,7 +192,7 @@ export async function startPlatform(options = {}) {
 
     const processes = [];
     for (const definition of serviceDefinitions) {
-      const count = definition.replicated ? replicas : 1;
+      const count = definition.replicated ? Math.max(replicas, definition.replicasMin ?? 1) : 1;
       for (let index = 0; index < count; index++) {
         const instance = count > 1 ? `${definition.name}-${index + 1}` : definition.name;
         const env = {

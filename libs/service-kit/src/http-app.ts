@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError } from './api-error';
+import { isDatabaseUnavailable, serviceUnavailable } from './dependency-unavailable';
 
 export interface HttpAppOptions {
   port: number;
@@ -37,14 +38,14 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   fastify.setErrorHandler((error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
     const apiError = options.mapError?.(error) ?? toApiError(error);
     if (apiError.status >= 500) options.logger.error({ err: error }, 'request failed');
-    void reply.status(apiError.status).send(apiError.toBody());
+    sendApiError(reply, apiError);
   });
   app.useGlobalFilters({
     catch(exception: unknown, host) {
       const reply = host.switchToHttp().getResponse<FastifyReply>();
       const apiError = options.mapError?.(exception) ?? toApiError(exception);
       if (apiError.status >= 500) options.logger.error({ err: exception }, 'request failed');
-      void reply.status(apiError.status).send(apiError.toBody());
+      sendApiError(reply, apiError);
     },
   });
   app.enableShutdownHooks();
@@ -54,6 +55,11 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   }
   await app.listen(options.port, options.host ?? '0.0.0.0');
   return app;
+}
+
+function sendApiError(reply: FastifyReply, apiError: ApiError): void {
+  if (apiError.retryAfterSeconds !== undefined) void reply.header('retry-after', String(apiError.retryAfterSeconds));
+  void reply.status(apiError.status).send(apiError.toBody());
 }
 
 /** Maps anything thrown while serving a request to the contract's error shape. */
@@ -80,5 +86,6 @@ export function toApiError(error: unknown): ApiError {
     if (status < 500) return new ApiError(status, 'invalid_request_error', 'invalid_request', error.message);
   }
   if (error instanceof SyntaxError) return ApiError.invalidRequest('invalid_json', 'The request body is not valid JSON.');
+  if (isDatabaseUnavailable(error)) return serviceUnavailable();
   return new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred.');
 }

@@ -83,7 +83,7 @@ class StripeSimulator {
     const url = request.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
-    const handling = path.startsWith('/_sim/') ? this.handleControl(request, response, path) : this.handleStripe(request, response, path);
+    const handling = path.startsWith('/_sim/') ? this.handleControl(request, response, path) : this.handleStripe(request, response, path, queryAt === -1 ? '' : url.slice(queryAt + 1));
     handling.catch((error: unknown) => {
       // A bug, not a drill: say so on stderr (never the body: it may hold card numbers) and answer 500.
       process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'simulator bug', path, error: String(error) })}\n`);
@@ -96,7 +96,7 @@ class StripeSimulator {
     this.timers.clear();
   }
 
-  private async handleStripe(request: http.IncomingMessage, response: http.ServerResponse, path: string): Promise<void> {
+  private async handleStripe(request: http.IncomingMessage, response: http.ServerResponse, path: string, query: string): Promise<void> {
     this.counters.requestsServed += 1;
     const method = request.method ?? 'GET';
     const body = method === 'POST' ? await readBody(request) : (request.resume(), '');
@@ -115,7 +115,8 @@ class StripeSimulator {
     if (!apiKey) return this.deliver(response, missingKeyResponse, headers, fault);
     if (body === undefined) return this.deliver(response, bodyTooLargeResponse, headers, fault);
     const idempotencyKey = method === 'POST' ? headerValue(request, 'idempotency-key') : undefined;
-    const params = new URLSearchParams(body);
+    // Stripe takes a GET's parameters from the query string, a POST's from the form body.
+    const params = new URLSearchParams(method === 'GET' ? query : body);
     const origin = `http://${request.headers.host ?? 'localhost'}`;
     if (idempotencyKey === undefined) return this.deliver(response, this.route(method, path, params, origin), headers, fault);
 
@@ -153,6 +154,7 @@ class StripeSimulator {
       const id = parts[3];
       const action = parts[4];
       if (!id && method === 'POST') return this.intents.create(params, origin);
+      if (!id && method === 'GET') return this.intents.list(params);
       if (id && action === undefined && method === 'GET') return this.intents.retrieve(id);
       if (id && method === 'POST') {
         if (action === 'confirm') return this.intents.confirm(id, params, origin);
