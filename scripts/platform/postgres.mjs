@@ -16,7 +16,7 @@ async function canConnect(url) {
 }
 
 /** Ensures the database named in `url` exists, connecting to the server's `postgres` database to create it. */
-async function ensureDatabase(url) {
+export async function ensureDatabase(url) {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`database name ${name} must be a plain identifier`);
