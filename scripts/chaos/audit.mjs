@@ -85,6 +85,8 @@ export function judge({ tally, payments, finalAt, charges, statsBefore, statsAft
     pspCharges: chargeCount,
     pspApprovedDelta: statsAfter.authorizations.approved - statsBefore.authorizations.approved,
     idempotencyConflicts: statsAfter.idempotency_conflicts - statsBefore.idempotency_conflicts,
+    // Which request parameters differed in those conflicts (names only), summed since the simulator started.
+    conflictParameters: statsAfter.idempotency_conflict_parameters,
     idempotentReplays: statsAfter.idempotent_replays - statsBefore.idempotent_replays,
     paymentsChargedTwice: [...charges.values()].filter((intents) => intents.length > 1).length,
     chargesWithoutSuccess: [...charges].filter(([paymentId]) => !succeededIds.has(paymentId)).reduce((sum, [, intents]) => sum + intents.length, 0),
@@ -99,7 +101,7 @@ export function judge({ tally, payments, finalAt, charges, statsBefore, statsAft
   if (figures.refused4xx > 0) problems.push(`${figures.refused4xx} valid payments refused with a 4xx`);
   if (!figures.allFinal) problems.push(`${figures.accepted - figures.final} accepted payments not final in time`);
   if (figures.succeeded !== figures.accepted) problems.push(`${figures.accepted - figures.succeeded} accepted payments did not succeed (${JSON.stringify(figures.failureCodes)})`);
-  if (figures.idempotencyConflicts !== 0) problems.push(`${figures.idempotencyConflicts} PSP idempotency conflicts`);
+  if (figures.idempotencyConflicts !== 0) problems.push(`${figures.idempotencyConflicts} PSP idempotency conflicts (parameters that differed, so far: ${JSON.stringify(figures.conflictParameters)})`);
   if (figures.paymentsChargedTwice !== 0) problems.push(`${figures.paymentsChargedTwice} payments charged more than once`);
   if (figures.chargesWithoutSuccess !== 0) problems.push(`${figures.chargesWithoutSuccess} PSP charges without a succeeded payment`);
   if (figures.pspCharges !== figures.succeeded) problems.push(`${figures.pspCharges} PSP charges for ${figures.succeeded} succeeded payments`);

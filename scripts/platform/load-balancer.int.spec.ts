@@ -71,7 +71,16 @@ describe('the platform load balancer', () => {
     const response = await fetch(`${url}/v1/payments`, { method: 'POST', body: '{}' });
     expect(response.status).toBe(503);
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await response.json()).error).toMatchObject({ type: 'api_error', code: 'service_unavailable' });
+    expect((await response.json()).error).toMatchObject({ type: 'api_error', code: 'no_replica_available' });
+  });
+
+  it('sends each retry to another replica, even while other requests move the round robin on', async () => {
+    const dying = await replica('dying', (request) => request.socket.destroy());
+    const url = await balancer([dying, await closedPort(), await replica('c')]);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, index) => fetch(`${url}/v1/payments`, { method: 'POST', body: `n=${index}`, headers: { 'idempotency-key': `k-${index}` } }).then((response) => response.status)),
+    );
+    expect(answers).toEqual(Array(30).fill(200));
   });
 
   it('repeats a request with an Idempotency-Key on another replica when the first dies holding it', async () => {

@@ -27,16 +27,18 @@ export function startLoadBalancer({ port, backends, host = '0.0.0.0', log = () =
   let next = 0;
 
   const server = createServer((client, response) => {
+    const first = next++ % backends.length;
     readBody(client).then(
-      (body) => forward(client, response, body, 0, false),
+      (body) => forward(client, response, body, first, 0, false),
       () => response.destroy(),
     );
   });
   server.keepAliveTimeout = 65_000;
 
-  function forward(client, response, body, tried, reached) {
+  /** Tries the replicas in turn from `first`, each once: a retry always goes to another replica. */
+  function forward(client, response, body, first, tried, reached) {
     if (tried >= backends.length) return answerUnavailable(response, reached);
-    const backend = backends[next++ % backends.length];
+    const backend = backends[(first + tried) % backends.length];
     const headers = forwardedHeaders(client);
     if (body.buffered) headers['content-length'] = String(body.buffered.length);
     const upstream = httpRequest({ host: '127.0.0.1', port: backend, method: client.method, path: client.url, headers, agent, timeout: backendTimeoutMs });
@@ -61,7 +63,7 @@ export function startLoadBalancer({ port, backends, host = '0.0.0.0', log = () =
       const neverReached = notConnectedCodes.has(error.code);
       if (neverReached || (body.buffered && safeToRepeat(client))) {
         log(`replica ${backend}: ${error.code ?? error.message}; trying the next`);
-        return forward(client, response, body, tried + 1, reached || !neverReached);
+        return forward(client, response, body, first, tried + 1, reached || !neverReached);
       }
       answerError(response, 502, 'replica_failed', 'The replica handling this request stopped before answering; the request may or may not have been applied. Retry it with an Idempotency-Key to be safe.');
     });
@@ -76,7 +78,7 @@ export function startLoadBalancer({ port, backends, host = '0.0.0.0', log = () =
   function answerUnavailable(response, reached) {
     response.setHeader('retry-after', String(retryAfterSeconds));
     const message = reached ? 'Every replica failed while handling this request; retry shortly.' : 'No replica of the API is up right now; retry shortly.';
-    answerError(response, 503, 'service_unavailable', message);
+    answerError(response, 503, 'no_replica_available', message);
   }
 
   return new Promise((resolve, reject) => {

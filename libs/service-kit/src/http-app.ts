@@ -37,14 +37,14 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   const fastify = app.getHttpAdapter().getInstance();
   fastify.setErrorHandler((error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
     const apiError = options.mapError?.(error) ?? toApiError(error);
-    if (apiError.status >= 500) options.logger.error({ err: error }, 'request failed');
+    logFailure(options.logger, apiError, error);
     sendApiError(reply, apiError);
   });
   app.useGlobalFilters({
     catch(exception: unknown, host) {
       const reply = host.switchToHttp().getResponse<FastifyReply>();
       const apiError = options.mapError?.(exception) ?? toApiError(exception);
-      if (apiError.status >= 500) options.logger.error({ err: exception }, 'request failed');
+      logFailure(options.logger, apiError, exception);
       sendApiError(reply, apiError);
     },
   });
@@ -55,6 +55,19 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   }
   await app.listen(options.port, options.host ?? '0.0.0.0');
   return app;
+}
+
+/**
+ * A 5xx is logged with what identifies the failure (type, message, code, stack), never the whole
+ * error: a TypeORM error carries its query's parameters, which hold merchants' data.
+ */
+function logFailure(logger: Logger, apiError: ApiError, error: unknown): void {
+  if (apiError.status < 500) return;
+  const { name, message, code, stack } = (error ?? {}) as { name?: string; message?: string; code?: unknown; stack?: string };
+  const summary = { type: name, message, code, ...(apiError.retryAfterSeconds === undefined ? { stack } : {}) };
+  // A dependency being away is an operating condition (the client is told to retry), not a bug.
+  if (apiError.retryAfterSeconds !== undefined) logger.warn({ err: summary, code: apiError.code }, 'request refused: a dependency is unavailable');
+  else logger.error({ err: summary }, 'request failed');
 }
 
 function sendApiError(reply: FastifyReply, apiError: ApiError): void {

@@ -66,6 +66,7 @@ const zeroCounters = (): Counters => ({
 class StripeSimulator {
   private control: SimulatorControl;
   private counters = zeroCounters();
+  private readonly conflictParameters = new Map<string, number>();
   private readonly intents: StripePaymentIntents;
   private readonly idempotency: IdempotencyStore;
   /** Latency and hang timers, cleared on close so the process can exit at once. */
@@ -128,6 +129,7 @@ class StripeSimulator {
     switch (claim.kind) {
       case 'conflict':
         this.counters.idempotencyConflicts += 1;
+        for (const name of claim.differingParameters) this.conflictParameters.set(name, (this.conflictParameters.get(name) ?? 0) + 1);
         return this.deliver(response, idempotencyConflict(idempotencyKey), headers, fault);
       case 'replay': {
         this.counters.idempotentReplays += 1;
@@ -222,6 +224,7 @@ class StripeSimulator {
     if (path === '/_sim/reset' && method === 'POST') {
       this.control = initialControl(this.options.latencyMs);
       this.counters = zeroCounters();
+      this.conflictParameters.clear();
       this.intents.reset();
       this.idempotency.clear();
       return writeJson(response, 200, JSON.stringify({ reset: true, control: controlToWire(this.control) }));
@@ -253,6 +256,8 @@ class StripeSimulator {
       cancels: this.intents.cancels,
       idempotent_replays: counters.idempotentReplays,
       idempotency_conflicts: counters.idempotencyConflicts,
+      // Which parameters differed in those conflicts, by name (never a value: they include card numbers).
+      idempotency_conflict_parameters: Object.fromEntries(this.conflictParameters),
       injected: { errors: counters.injectedErrors, timeouts: counters.injectedTimeouts, outage_rejections: counters.outageRejections },
       stored: { payment_intents: this.intents.size, idempotency_keys: this.idempotency.size, records_max: this.options.recordsMax },
     };
