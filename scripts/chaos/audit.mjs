@@ -93,6 +93,7 @@ export function judge({ tally, payments, finalAt, charges, statsBefore, statsAft
     answered5xx: tally.answered5xx,
     errorCodes: tally.errorCodes,
     resets: tally.resets,
+    timeouts: tally.timeouts,
     inUse409: tally.inUse,
     allFinal: finalAt !== undefined,
   };

@@ -18,7 +18,7 @@ const approvedCards = ['4242424242424242', '5555555555554444'];
  * payment started is accepted or given up on. Tallies what the merchant saw.
  */
 export function offerLoad({ apiUrl, apiKey, ratePerSecond, runId }) {
-  const tally = { started: 0, accepted: [], notAccepted: 0, answered5xx: 0, resets: 0, answered4xx: 0, inUse: 0, errorCodes: {} };
+  const tally = { started: 0, accepted: [], lastAcceptedAt: 0, notAccepted: 0, answered5xx: 0, resets: 0, timeouts: 0, answered4xx: 0, inUse: 0, errorCodes: {} };
   const inFlight = new Set();
   let sequence = 0;
   let stopped = false;
@@ -52,6 +52,7 @@ export function offerLoad({ apiUrl, apiKey, ratePerSecond, runId }) {
       const answer = await send(key, body);
       if (answer.kind === 'accepted') {
         tally.accepted.push({ id: answer.id, key, status: answer.status });
+        tally.lastAcceptedAt = Date.now();
         return;
       }
       if (answer.kind === 'refused') {
@@ -73,8 +74,11 @@ export function offerLoad({ apiUrl, apiKey, ratePerSecond, runId }) {
         signal: AbortSignal.timeout(requestTimeoutMs),
       });
     } catch (error) {
-      tally.resets++;
-      const code = `reset ${error.cause?.code ?? error.name}`;
+      // No answer: the connection was cut (reset, refused) or the client gave up waiting.
+      const timedOut = error.name === 'TimeoutError';
+      if (timedOut) tally.timeouts++;
+      else tally.resets++;
+      const code = timedOut ? `no answer within ${requestTimeoutMs / 1000} s` : `connection ${error.cause?.code ?? error.name}`;
       tally.errorCodes[code] = (tally.errorCodes[code] ?? 0) + 1;
       return { kind: 'retry' };
     }

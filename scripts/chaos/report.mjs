@@ -13,12 +13,13 @@ const columns = [
   ['charge w/o success', (row) => row.chargesWithoutSuccess],
   ['5xx', (row) => row.answered5xx],
   ['resets', (row) => row.resets],
+  ['timeouts', (row) => row.timeouts],
   ['recover s', (row) => row.recoverySeconds.toFixed(1)],
   ['final ≤ s', (row) => (row.finalSecondsAfterFault === undefined ? 'never' : row.finalSecondsAfterFault.toFixed(1))],
   ['result', (row) => (row.failedRounds === 0 ? 'ok' : `FAILED ${row.failedRounds}`)],
 ];
 
-const summed = ['accepted', 'final', 'succeeded', 'pspCharges', 'idempotencyConflicts', 'idempotentReplays', 'paymentsChargedTwice', 'chargesWithoutSuccess', 'answered5xx', 'resets'];
+const summed = ['accepted', 'final', 'succeeded', 'pspCharges', 'idempotencyConflicts', 'idempotentReplays', 'paymentsChargedTwice', 'chargesWithoutSuccess', 'answered5xx', 'resets', 'timeouts'];
 
 export function summarize(results) {
   const rows = new Map();

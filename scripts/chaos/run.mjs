@@ -17,7 +17,7 @@ import { offerLoad } from './load.mjs';
 import { printReport } from './report.mjs';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
-/** Accepted payments must be final this long after the load of their round stopped. */
+/** Accepted payments must be final this long after the fault's end (the killed processes healthy again), or after their acceptance when later. */
 const finalWithinMs = 30_000;
 const recoveryTimeoutMs = 180_000;
 const healthPollMs = 200;
@@ -162,9 +162,8 @@ async function runRound(platform, fault, round) {
   const { killedAt, recoveredAt } = await killAndAwaitRecovery(fault.targets);
   await sleep(afterMs);
   await load.stop();
-  const loadStoppedAt = Date.now();
   const tally = await load.done();
-  const { payments, finalAt } = await awaitFinal({ apiUrl: platform.apiUrl, apiKey: platform.apiKey, ids: tally.accepted.map((entry) => entry.id), deadline: Math.max(loadStoppedAt, Date.now()) + finalWithinMs });
+  const { payments, finalAt } = await awaitFinal({ apiUrl: platform.apiUrl, apiKey: platform.apiKey, ids: tally.accepted.map((entry) => entry.id), deadline: Math.max(recoveredAt, tally.lastAcceptedAt) + finalWithinMs });
   const charges = await pspCharges({ simulatorUrl: platform.simulatorUrl, drill });
   const statsAfter = await simulatorStats(platform.simulatorUrl);
   const verdict = judge({ tally, payments, finalAt, charges, statsBefore, statsAfter });
