@@ -9,12 +9,14 @@ import { api, cardPayment, platform, sql } from './support/api';
 // only the vault's role can read the vault. Connected here as each role, with the passwords the
 // launcher generated (secrets.json), to the database the platform runs on.
 
+// Roles are named after the database (`<database>_<service>`), so this platform shares none with another on the cluster.
+const database = decodeURIComponent(new URL(platform.databaseUrl).pathname.slice(1));
 const serviceRoles = {
-  tokenization: { role: 'dirigen_vault', schema: 'vault' },
-  intake: { role: 'dirigen_intake', schema: 'intake' },
-  fraud: { role: 'dirigen_fraud', schema: 'fraud' },
-  routing: { role: 'dirigen_routing', schema: 'routing' },
-  gateway: { role: 'dirigen_gateway', schema: 'gateway' },
+  tokenization: { role: `${database}_vault`, schema: 'vault' },
+  intake: { role: `${database}_intake`, schema: 'intake' },
+  fraud: { role: `${database}_fraud`, schema: 'fraud' },
+  routing: { role: `${database}_routing`, schema: 'routing' },
+  gateway: { role: `${database}_gateway`, schema: 'gateway' },
 } as const;
 type Service = keyof typeof serviceRoles;
 const services = Object.keys(serviceRoles) as Service[];

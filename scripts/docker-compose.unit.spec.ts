@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 // @ts-expect-error plain ESM launcher module without type declarations
-import { databaseServices } from './platform/services.mjs';
+import { databaseNameOf, databaseRole, databaseServices } from './platform/services.mjs';
 
 const repoRoot = resolve(__dirname, '..');
 type ComposeService = { build?: { context: string; dockerfile: string; args?: { SERVICE?: string } }; image?: string; environment?: Record<string, string> };
@@ -33,9 +33,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('connects each service to PostgreSQL as its own role, and only the setup job as the admin', () => {
-    for (const { name, database } of databaseServices as { name: string; database: { role: string } }[]) {
-      const url = new URL(compose.services[name]!.environment!.DATABASE_URL!);
-      expect(url.username, name).toBe(database.role);
+    for (const definition of databaseServices as { name: string }[]) {
+      const url = compose.services[definition.name]!.environment!.DATABASE_URL!;
+      expect(new URL(url).username, definition.name).toBe(databaseRole(definition, databaseNameOf(url)));
     }
     const admins = Object.entries(compose.services).filter(([, service]) => service.environment?.DATABASE_URL?.startsWith('postgres://postgres:'));
     expect(admins.map(([name]) => name)).toEqual(['setup']);

@@ -44,14 +44,17 @@ afterAll(async () => {
 
 describe('the launcher database bootstrap', () => {
   it('generates each role a password once, beside the other secrets', () => {
-    const first = loadOrCreateDatabasePasswords(dataDir);
+    const first = loadOrCreateDatabasePasswords(dataDir, 'dirigen');
     expect(Object.keys(first).sort()).toEqual(['dirigen_fraud', 'dirigen_gateway', 'dirigen_intake', 'dirigen_routing', 'dirigen_vault']);
-    expect(loadOrCreateDatabasePasswords(dataDir)).toEqual(first);
-    expect(JSON.parse(readFileSync(secretsPath, 'utf8'))).toMatchObject({ devApiKey: 'kept as it is', databasePasswords: first });
+    expect(loadOrCreateDatabasePasswords(dataDir, 'dirigen')).toEqual(first);
+    // Another database on the same cluster gets roles (and passwords) of its own.
+    const other = loadOrCreateDatabasePasswords(dataDir, 'dirigen_other');
+    expect(Object.keys(other).filter((role) => role.startsWith('dirigen_other_')).sort()).toEqual(['dirigen_other_fraud', 'dirigen_other_gateway', 'dirigen_other_intake', 'dirigen_other_routing', 'dirigen_other_vault']);
+    expect(JSON.parse(readFileSync(secretsPath, 'utf8'))).toMatchObject({ devApiKey: 'kept as it is', databasePasswords: { ...first, ...other } });
   });
 
   it('lets each service in with its own password only, and the vault role alone read the vault', async () => {
-    const urls: Record<string, string> = await bootstrapDatabaseRoles(database.url, loadOrCreateDatabasePasswords(dataDir));
+    const urls: Record<string, string> = await bootstrapDatabaseRoles(database.url, loadOrCreateDatabasePasswords(dataDir, 'dirigen'));
     expect(new URL(urls.tokenization!).username).toBe('dirigen_vault');
     for (const url of Object.values(urls)) expect(await query(url, 'SELECT current_user')).toHaveLength(1);
     await expect(query(withPassword(urls.tokenization!, 'not-the-vault-password'), 'SELECT 1')).rejects.toThrow(/password authentication failed/);
@@ -60,12 +63,12 @@ describe('the launcher database bootstrap', () => {
   });
 
   it('runs again at the next start, taking passwords changed in secrets.json', async () => {
-    const passwords = loadOrCreateDatabasePasswords(dataDir);
+    const passwords = loadOrCreateDatabasePasswords(dataDir, 'dirigen');
     const before: Record<string, string> = await bootstrapDatabaseRoles(database.url, passwords);
     const secrets = JSON.parse(readFileSync(secretsPath, 'utf8'));
     secrets.databasePasswords.dirigen_vault = 'a-rotated-vault-password';
     writeFileSync(secretsPath, JSON.stringify(secrets), { mode: 0o600 });
-    const after: Record<string, string> = await bootstrapDatabaseRoles(database.url, loadOrCreateDatabasePasswords(dataDir));
+    const after: Record<string, string> = await bootstrapDatabaseRoles(database.url, loadOrCreateDatabasePasswords(dataDir, 'dirigen'));
     expect(await query(after.tokenization!, 'SELECT count(*) FROM vault.probe')).toHaveLength(1);
     await expect(query(before.tokenization!, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
   });

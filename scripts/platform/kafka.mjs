@@ -56,10 +56,10 @@ function brokerProperties({ dataDir, port, controllerPort }) {
 }
 
 /**
- * Starts the broker and resolves once it accepts connections on `port`.
- * Storage is formatted once per data dir; later starts reuse it, so topics and offsets persist.
+ * Prepares the broker's data dir (storage formatted once per data dir; later starts reuse it, so
+ * topics and offsets persist) and returns the command that runs it: `{ command, args }`.
  */
-export async function startKafka({ dataDir, libsDir, port = 9092, controllerPort = port + 1, logStream }) {
+export function kafkaCommand({ dataDir, libsDir, port = 9092, controllerPort = port + 1 }) {
   ensureKafkaJars(libsDir);
   mkdirSync(dataDir, { recursive: true });
   const propertiesPath = join(dataDir, 'server.properties');
@@ -79,9 +79,16 @@ export async function startKafka({ dataDir, libsDir, port = 9092, controllerPort
     );
     if (format.status !== 0) throw new Error(`kafka storage format failed:\n${format.stdout}\n${format.stderr}`);
   }
-  const broker = spawn('java', [...javaOptions, '-cp', classpath, 'kafka.Kafka', propertiesPath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return { command: 'java', args: [...javaOptions, '-cp', classpath, 'kafka.Kafka', propertiesPath] };
+}
+
+/** How long a broker may take to accept connections, log recovery after a kill included. */
+export const kafkaStartTimeoutMs = brokerStartTimeoutMs;
+
+/** Starts the broker (unsupervised: the test runner's) and resolves once it accepts connections on `port`. */
+export async function startKafka({ dataDir, libsDir, port = 9092, controllerPort = port + 1, logStream }) {
+  const { command, args } = kafkaCommand({ dataDir, libsDir, port, controllerPort });
+  const broker = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [broker.stdout, broker.stderr]) {
     stream.on('data', (chunk) => logStream?.write(chunk));
   }

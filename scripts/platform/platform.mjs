@@ -2,22 +2,24 @@
 // process, a load balancer in front of the intake replicas. Used by `npm start` and the e2e tests.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { claimDatabase } from './database-claim.mjs';
 import { bootstrapDatabaseRoles, loadOrCreateDatabasePasswords } from './database-roles.mjs';
-import { startKafka } from './kafka.mjs';
+import { kafkaCommand, kafkaStartTimeoutMs } from './kafka.mjs';
 import { startLoadBalancer } from './load-balancer.mjs';
-import { portOpen } from './ports.mjs';
+import { portOpen, waitForPort } from './ports.mjs';
 import { ensurePostgres } from './postgres.mjs';
-import { serviceDefinitions } from './services.mjs';
+import { databaseNameOf, serviceDefinitions } from './services.mjs';
 import { SupervisedProcess } from './supervisor.mjs';
 import { ensureLocalVaultTls } from './vault-tls.mjs';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
 const healthTimeoutMs = 60_000;
+const defaultDatabaseUrl = 'postgres://postgres@127.0.0.1:5432/dirigen';
 export const devMerchantId = 'mer_dev';
 
 /** Secrets generated once per data dir (local mode only; production provides them). */
@@ -25,21 +27,29 @@ function loadOrCreateSecrets(dataDir) {
   const path = join(dataDir, 'secrets.json');
   if (existsSync(path)) {
     const existing = JSON.parse(readFileSync(path, 'utf8'));
-    // Data dirs from before the auditor credential existed get one.
-    if (!existing.vaultCallers.auditor) {
-      existing.vaultCallers.auditor = randomBytes(24).toString('base64url');
+    // Data dirs from before the auditor credential (or the platform id) existed get one.
+    if (!existing.vaultCallers.auditor || !existing.platformId) {
+      existing.vaultCallers.auditor ??= randomBytes(24).toString('base64url');
+      existing.platformId ??= newPlatformId();
       writeFileSync(path, JSON.stringify(existing, null, 2), { mode: 0o600 });
     }
-    return existing;
+    return { ...existing, fresh: false };
   }
   const secrets = {
+    /** Names this data dir's platform: the database it claims (and, when the default is taken, names its own). */
+    platformId: newPlatformId(),
     intakeRequestHashSecret: randomBytes(32).toString('base64url'),
     vaultCallers: { intake: randomBytes(24).toString('base64url'), gateway: randomBytes(24).toString('base64url'), auditor: randomBytes(24).toString('base64url') },
     devApiKey: `sk_test_${randomBytes(24).toString('base64url').replace(/[-_]/g, 'x')}`,
   };
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
-  return secrets;
+  return { ...secrets, fresh: true };
+}
+
+/** 8 characters of [a-z0-9]: part of a database name, so lower-case and identifier-safe. */
+function newPlatformId() {
+  return [...randomBytes(8)].map((byte) => 'abcdefghijklmnopqrstuvwxyz0123456789'[byte % 36]).join('');
 }
 
 /**
@@ -112,7 +122,7 @@ async function waitHealthy(port, path, timeoutMs) {
 /**
  * Starts everything and resolves with a handle: `{ apiUrl, apiKey, processes, stop() }`.
  * Options: dataDir, intakePort, kafkaPort, portOffset (added to every service port), replicas,
- * databaseUrl, echo (print service logs), extraEnv.
+ * databaseUrl, embeddedPostgresPort (when no server answers at databaseUrl), echo (print service logs), extraEnv.
  */
 export async function startPlatform(options = {}) {
   const log = options.log ?? console.log;
@@ -139,22 +149,23 @@ export async function startPlatform(options = {}) {
     if (!brokers) {
       if (await portOpen(kafkaPort)) throw new Error(`port ${kafkaPort} is taken: stop what listens there or set KAFKA_BROKERS to use it`);
       log(`[platform] starting Apache Kafka (KRaft) on 127.0.0.1:${kafkaPort}, data in ${join(dataDir, 'kafka')}`);
-      const broker = await startKafka({
-        dataDir: join(dataDir, 'kafka'),
-        libsDir: join(repoRoot, '.data', 'kafka-libs'),
-        port: kafkaPort,
-        logStream: createWriteStream(join(logsDir, 'kafka.log'), { flags: 'a' }),
-      });
-      stack.push(() => new Promise((done) => { broker.once('exit', done); broker.kill('SIGTERM'); setTimeout(() => broker.kill('SIGKILL'), 20_000).unref(); }));
+      // Supervised like every service: a broker that dies is restarted (its log recovery included).
+      const { command, args } = kafkaCommand({ dataDir: join(dataDir, 'kafka'), libsDir: join(repoRoot, '.data', 'kafka-libs'), port: kafkaPort });
+      const broker = new SupervisedProcess({ instance: 'kafka', command, args, env: process.env, logsDir, runDir, echo: false });
+      broker.start();
+      stack.push(() => broker.stop());
+      await waitForPort(kafkaPort, kafkaStartTimeoutMs);
       brokers = [`127.0.0.1:${kafkaPort}`];
     }
-    const postgres = await ensurePostgres({ url: options.databaseUrl ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/dirigen', dataDir, log });
+    const requestedUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+    const postgres = await ensurePostgres({ url: requestedUrl ?? defaultDatabaseUrl, dataDir, runDir, embeddedPort: options.embeddedPostgresPort, log });
     stack.push(postgres.stop);
-    log(`[platform] PostgreSQL: ${postgres.embedded ? 'embedded, ' : ''}${new URL(postgres.url).host}${new URL(postgres.url).pathname}`);
     // The admin URL stops here: each service and its migrations connect as the service's own role.
     // databaseEnv replaces baseEnv's admin DATABASE_URL in every child's env (undefined, so none,
     // for a service without a database: spawn drops undefined values).
-    const serviceDatabaseUrls = await bootstrapDatabaseRoles(postgres.url, loadOrCreateDatabasePasswords(dataDir));
+    const adminUrl = await claimDatabase({ requestedUrl: postgres.url, explicit: requestedUrl !== undefined, platformId: secrets.platformId, dataDir, freshDataDir: secrets.fresh, log });
+    log(`[platform] PostgreSQL: ${postgres.embedded ? 'embedded, ' : ''}${new URL(adminUrl).host}${new URL(adminUrl).pathname}`);
+    const serviceDatabaseUrls = await bootstrapDatabaseRoles(adminUrl, loadOrCreateDatabasePasswords(dataDir, databaseNameOf(adminUrl)));
     const databaseEnv = (definition) => ({ DATABASE_URL: serviceDatabaseUrls[definition.name] });
     await provisionTopics(brokers);
 
@@ -166,7 +177,7 @@ export async function startPlatform(options = {}) {
       ...process.env,
       NODE_ENV: process.env.NODE_ENV ?? 'production',
       KAFKA_BROKERS: brokers.join(','),
-      DATABASE_URL: postgres.url,
+      DATABASE_URL: adminUrl,
       VAULT_GRPC_ADDRESS: `127.0.0.1:${vaultGrpcPort}`,
       VAULT_GRPC_PORT: String(vaultGrpcPort),
       STRIPE_BASE_URL: `http://127.0.0.1:${simulatorPort}`,
@@ -193,7 +204,7 @@ export async function startPlatform(options = {}) {
 
     const processes = [];
     for (const definition of serviceDefinitions) {
-      const count = definition.replicated ? replicas : 1;
+      const count = definition.replicated ? Math.max(replicas, definition.replicasMin ?? 1) : 1;
       for (let index = 0; index < count; index++) {
         const instance = count > 1 ? `${definition.name}-${index + 1}` : definition.name;
         const env = {
@@ -224,7 +235,11 @@ export async function startPlatform(options = {}) {
       vaultTls,
       processes,
       /** The admin URL (superuser in local mode); services use `serviceDatabaseUrls`. */
-      databaseUrl: postgres.url,
+      databaseUrl: adminUrl,
+      /** True when the platform runs its own PostgreSQL (supervised, pid in `run/postgres.pid`). */
+      postgresEmbedded: postgres.embedded,
+      /** True when the platform runs its own broker (supervised, pid in `run/kafka.pid`). */
+      kafkaEmbedded: !process.env.KAFKA_BROKERS,
       serviceDatabaseUrls,
       brokers,
       dataDir,

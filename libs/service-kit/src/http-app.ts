@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ApiError } from './api-error';
+import { isDatabaseUnavailable, serviceUnavailable } from './dependency-unavailable';
 
 export interface HttpAppOptions {
   port: number;
@@ -36,15 +37,15 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   const fastify = app.getHttpAdapter().getInstance();
   fastify.setErrorHandler((error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
     const apiError = options.mapError?.(error) ?? toApiError(error);
-    if (apiError.status >= 500) options.logger.error({ err: error }, 'request failed');
-    void reply.status(apiError.status).send(apiError.toBody());
+    logFailure(options.logger, apiError, error);
+    sendApiError(reply, apiError);
   });
   app.useGlobalFilters({
     catch(exception: unknown, host) {
       const reply = host.switchToHttp().getResponse<FastifyReply>();
       const apiError = options.mapError?.(exception) ?? toApiError(exception);
-      if (apiError.status >= 500) options.logger.error({ err: exception }, 'request failed');
-      void reply.status(apiError.status).send(apiError.toBody());
+      logFailure(options.logger, apiError, exception);
+      sendApiError(reply, apiError);
     },
   });
   app.enableShutdownHooks();
@@ -54,6 +55,24 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   }
   await app.listen(options.port, options.host ?? '0.0.0.0');
   return app;
+}
+
+/**
+ * A 5xx is logged with what identifies the failure (type, message, code, stack), never the whole
+ * error: a TypeORM error carries its query's parameters, which hold merchants' data.
+ */
+function logFailure(logger: Logger, apiError: ApiError, error: unknown): void {
+  if (apiError.status < 500) return;
+  const { name, message, code, stack } = (error ?? {}) as { name?: string; message?: string; code?: unknown; stack?: string };
+  const summary = { type: name, message, code, ...(apiError.retryAfterSeconds === undefined ? { stack } : {}) };
+  // A dependency being away is an operating condition (the client is told to retry), not a bug.
+  if (apiError.retryAfterSeconds !== undefined) logger.warn({ err: summary, code: apiError.code }, 'request refused: a dependency is unavailable');
+  else logger.error({ err: summary }, 'request failed');
+}
+
+function sendApiError(reply: FastifyReply, apiError: ApiError): void {
+  if (apiError.retryAfterSeconds !== undefined) void reply.header('retry-after', String(apiError.retryAfterSeconds));
+  void reply.status(apiError.status).send(apiError.toBody());
 }
 
 /** Maps anything thrown while serving a request to the contract's error shape. */
@@ -80,5 +99,6 @@ export function toApiError(error: unknown): ApiError {
     if (status < 500) return new ApiError(status, 'invalid_request_error', 'invalid_request', error.message);
   }
   if (error instanceof SyntaxError) return ApiError.invalidRequest('invalid_json', 'The request body is not valid JSON.');
+  if (isDatabaseUnavailable(error)) return serviceUnavailable();
   return new ApiError(500, 'api_error', 'internal_error', 'An internal error occurred.');
 }

@@ -1,4 +1,5 @@
 export * from './api-error';
+export * from './dependency-unavailable';
 export * from './http-app';
 export * from './platform-config';
 export * from './platform.module';

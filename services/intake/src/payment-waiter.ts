@@ -26,14 +26,29 @@ export class PaymentWaiter {
   async start(): Promise<void> {
     const client = new Client({ connectionString: this.databaseUrl, application_name: 'intake-waiter' });
     client.on('notification', (message) => this.wake(message.payload ?? ''));
-    client.on('error', (error) => {
-      this.logger.warn({ err: error }, 'payment waiter connection lost, reconnecting');
+    let lost = false;
+    const reconnect = (reason: unknown) => {
+      if (lost) return;
+      lost = true;
       this.client = undefined;
-      if (!this.stopped) setTimeout(() => void this.start().catch(() => undefined), reconnectDelayMs);
-    });
+      // Requests waiting now may miss their outcome's notification: they answer when their budget ends.
+      if (this.stopped) return;
+      this.logger.warn({ err: reason }, 'payment waiter connection lost, reconnecting');
+      this.reconnectLater();
+    };
+    client.on('error', reconnect);
+    client.on('end', () => reconnect(new Error('connection ended')));
     await client.connect();
     await client.query(`LISTEN ${paymentUpdatesChannel}`);
     this.client = client;
+  }
+
+  /** Tries again every `reconnectDelayMs` for as long as the database is away. */
+  private reconnectLater(): void {
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.start().catch(() => this.reconnectLater());
+    }, reconnectDelayMs).unref();
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import { ApiError } from '@dirigen/service-kit';
+import { ApiError, dependencyRetryAfterSeconds } from '@dirigen/service-kit';
 import { VaultClientError } from '@dirigen/vault-client';
 
 /**
@@ -15,5 +15,5 @@ export function apiErrorOfVault(error: unknown): ApiError | undefined {
   if (error.code === 'invalid_request' && error.field === 'request_id') {
     return new ApiError(400, 'idempotency_error', 'idempotency_key_reused', 'This Idempotency-Key was already used with another card.', 'Idempotency-Key');
   }
-  return new ApiError(503, 'api_error', 'vault_unavailable', 'Card tokenization is unavailable; retry with the same Idempotency-Key.');
+  return new ApiError(503, 'api_error', 'vault_unavailable', 'Card tokenization is unavailable; retry with the same Idempotency-Key.', undefined, dependencyRetryAfterSeconds);
 }

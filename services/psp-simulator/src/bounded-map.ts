@@ -30,6 +30,11 @@ export class BoundedMap<Key, Value> {
     this.entries.delete(key);
   }
 
+  /** The entries, oldest insertion first. */
+  entriesInOrder(): IterableIterator<[Key, Value]> {
+    return this.entries.entries();
+  }
+
   clear(): void {
     this.entries.clear();
   }

@@ -5,6 +5,8 @@ import type { SimulatedResponse } from './stripe-wire';
 interface IdempotencyEntry {
   /** Hash of method, path and body: the same key with another request is an error, not a replay. */
   fingerprint: string;
+  /** A short digest of each parameter's value, by name: a conflict can say which parameters differed (never their values). */
+  parameterDigests: Map<string, string>;
   response: SimulatedResponse | undefined;
   /** Replays that arrived while the first request was still being answered. Created only when needed. */
   waiters: ((response: SimulatedResponse) => void)[] | undefined;
@@ -21,7 +23,7 @@ function isRemembered(response: SimulatedResponse): boolean {
 export type IdempotencyClaim =
   | { kind: 'first'; complete: (response: SimulatedResponse) => void }
   | { kind: 'replay'; response: Promise<SimulatedResponse> | SimulatedResponse }
-  | { kind: 'conflict' };
+  | { kind: 'conflict'; differingParameters: string[] };
 
 /**
  * Stripe's idempotency: the first answer to a key is the answer for every later request with it.
@@ -43,12 +45,12 @@ export class IdempotencyStore {
     const fingerprint = createHash('sha256').update(method).update('\u0000').update(path).update('\u0000').update(body).digest('base64');
     const existing = this.entries.get(scopedKey);
     if (existing) {
-      if (existing.fingerprint !== fingerprint) return { kind: 'conflict' };
+      if (existing.fingerprint !== fingerprint) return { kind: 'conflict', differingParameters: differingParameters(existing.parameterDigests, parameterDigests(body)) };
       if (existing.response) return { kind: 'replay', response: existing.response };
       const waiters = (existing.waiters ??= []);
       return { kind: 'replay', response: new Promise((resolve) => waiters.push(resolve)) };
     }
-    const entry: IdempotencyEntry = { fingerprint, response: undefined, waiters: undefined };
+    const entry: IdempotencyEntry = { fingerprint, parameterDigests: parameterDigests(body), response: undefined, waiters: undefined };
     this.entries.set(scopedKey, entry);
     return {
       kind: 'first',
@@ -66,4 +68,16 @@ export class IdempotencyStore {
   clear(): void {
     this.entries.clear();
   }
+}
+
+function parameterDigests(body: string): Map<string, string> {
+  const digests = new Map<string, string>();
+  for (const [name, value] of new URLSearchParams(body)) digests.set(name, createHash('sha256').update(value).digest('base64').slice(0, 8));
+  return digests;
+}
+
+/** The names of the parameters present in one body only, or with another value. */
+function differingParameters(first: Map<string, string>, second: Map<string, string>): string[] {
+  const names = new Set([...first.keys(), ...second.keys()]);
+  return [...names].filter((name) => first.get(name) !== second.get(name)).sort();
 }

@@ -28,6 +28,12 @@ describe('idempotency store', () => {
     expect(store.claim('sk_test_a', 'key-1', 'POST', '/p', 'amount=2').kind).toBe('conflict');
   });
 
+  it('names the parameters a conflicting body changed, added or left out, never their values', () => {
+    const store = new IdempotencyStore(10);
+    store.claim('sk_test_a', 'key-1', 'POST', '/p', 'amount=1&currency=usd&card%5Bcvc%5D=123');
+    expect(store.claim('sk_test_a', 'key-1', 'POST', '/p', 'amount=2&currency=usd&description=x')).toEqual({ kind: 'conflict', differingParameters: ['amount', 'card[cvc]', 'description'] });
+  });
+
   it('scopes keys by API key, as Stripe scopes them by account', () => {
     const store = new IdempotencyStore(10);
     store.claim('sk_test_a', 'key-1', 'POST', '/p', 'b');

@@ -66,6 +66,7 @@ const zeroCounters = (): Counters => ({
 class StripeSimulator {
   private control: SimulatorControl;
   private counters = zeroCounters();
+  private readonly conflictParameters = new Map<string, number>();
   private readonly intents: StripePaymentIntents;
   private readonly idempotency: IdempotencyStore;
   /** Latency and hang timers, cleared on close so the process can exit at once. */
@@ -83,7 +84,7 @@ class StripeSimulator {
     const url = request.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
-    const handling = path.startsWith('/_sim/') ? this.handleControl(request, response, path) : this.handleStripe(request, response, path);
+    const handling = path.startsWith('/_sim/') ? this.handleControl(request, response, path) : this.handleStripe(request, response, path, queryAt === -1 ? '' : url.slice(queryAt + 1));
     handling.catch((error: unknown) => {
       // A bug, not a drill: say so on stderr (never the body: it may hold card numbers) and answer 500.
       process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'simulator bug', path, error: String(error) })}\n`);
@@ -96,7 +97,7 @@ class StripeSimulator {
     this.timers.clear();
   }
 
-  private async handleStripe(request: http.IncomingMessage, response: http.ServerResponse, path: string): Promise<void> {
+  private async handleStripe(request: http.IncomingMessage, response: http.ServerResponse, path: string, query: string): Promise<void> {
     this.counters.requestsServed += 1;
     const method = request.method ?? 'GET';
     const body = method === 'POST' ? await readBody(request) : (request.resume(), '');
@@ -115,7 +116,8 @@ class StripeSimulator {
     if (!apiKey) return this.deliver(response, missingKeyResponse, headers, fault);
     if (body === undefined) return this.deliver(response, bodyTooLargeResponse, headers, fault);
     const idempotencyKey = method === 'POST' ? headerValue(request, 'idempotency-key') : undefined;
-    const params = new URLSearchParams(body);
+    // Stripe takes a GET's parameters from the query string, a POST's from the form body.
+    const params = new URLSearchParams(method === 'GET' ? query : body);
     const origin = `http://${request.headers.host ?? 'localhost'}`;
     if (idempotencyKey === undefined) return this.deliver(response, this.route(method, path, params, origin), headers, fault);
 
@@ -127,6 +129,7 @@ class StripeSimulator {
     switch (claim.kind) {
       case 'conflict':
         this.counters.idempotencyConflicts += 1;
+        for (const name of claim.differingParameters) this.conflictParameters.set(name, (this.conflictParameters.get(name) ?? 0) + 1);
         return this.deliver(response, idempotencyConflict(idempotencyKey), headers, fault);
       case 'replay': {
         this.counters.idempotentReplays += 1;
@@ -153,6 +156,7 @@ class StripeSimulator {
       const id = parts[3];
       const action = parts[4];
       if (!id && method === 'POST') return this.intents.create(params, origin);
+      if (!id && method === 'GET') return this.intents.list(params);
       if (id && action === undefined && method === 'GET') return this.intents.retrieve(id);
       if (id && method === 'POST') {
         if (action === 'confirm') return this.intents.confirm(id, params, origin);
@@ -220,6 +224,7 @@ class StripeSimulator {
     if (path === '/_sim/reset' && method === 'POST') {
       this.control = initialControl(this.options.latencyMs);
       this.counters = zeroCounters();
+      this.conflictParameters.clear();
       this.intents.reset();
       this.idempotency.clear();
       return writeJson(response, 200, JSON.stringify({ reset: true, control: controlToWire(this.control) }));
@@ -251,6 +256,8 @@ class StripeSimulator {
       cancels: this.intents.cancels,
       idempotent_replays: counters.idempotentReplays,
       idempotency_conflicts: counters.idempotencyConflicts,
+      // Which parameters differed in those conflicts, by name (never a value: they include card numbers).
+      idempotency_conflict_parameters: Object.fromEntries(this.conflictParameters),
       injected: { errors: counters.injectedErrors, timeouts: counters.injectedTimeouts, outage_rejections: counters.outageRejections },
       stored: { payment_intents: this.intents.size, idempotency_keys: this.idempotency.size, records_max: this.options.recordsMax },
     };

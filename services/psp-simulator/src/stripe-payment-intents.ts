@@ -31,6 +31,8 @@ interface IntentRecord {
   pendingCard: SimulatedCard | undefined;
 }
 
+const listLimitDefault = 10;
+const listLimitMax = 100;
 const captureMethods: readonly string[] = ['automatic', 'automatic_async', 'manual'];
 const cancellationReasons: readonly string[] = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'];
 const confirmableStatuses = ['requires_payment_method', 'requires_confirmation'] as const;
@@ -121,6 +123,27 @@ export class StripePaymentIntents {
       wire.capture_method = captureMethod as CaptureMethod;
     }
     return this.runConfirmation(record, wire, origin, params.get('return_url'));
+  }
+
+  /**
+   * Stripe's list: newest first, `limit` 1..100 (default 10), `starting_after` an intent id to page on.
+   * (Stripe orders by `created` in seconds; here by creation order, which agrees and never ties.)
+   */
+  list(query: URLSearchParams): SimulatedResponse {
+    const limitText = query.get('limit') ?? String(listLimitDefault);
+    const limit = parseAmount(limitText);
+    if (limit === undefined || limit < 1 || limit > listLimitMax) return invalidRequest(`Invalid limit: must be an integer from 1 to ${listLimitMax}.`, 'limit');
+    const newestFirst = [...this.intents.entriesInOrder()].reverse();
+    const startingAfter = query.get('starting_after');
+    let from = 0;
+    if (startingAfter !== null) {
+      const at = newestFirst.findIndex(([id]) => id === startingAfter);
+      if (at === -1) return noSuchPaymentIntent(startingAfter);
+      from = at + 1;
+    }
+    const page = newestFirst.slice(from, from + limit);
+    const bodyText = `{"object":"list","data":[${page.map(([, record]) => record.json).join(',')}],"has_more":${from + limit < newestFirst.length},"url":"/v1/payment_intents"}`;
+    return { statusCode: 200, bodyText };
   }
 
   retrieve(id: string): SimulatedResponse {

@@ -202,3 +202,32 @@ describe('Stripe simulator PaymentIntent lifecycle', () => {
     expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'resource_missing' } });
   });
 });
+
+describe('listing PaymentIntents (GET /v1/payment_intents)', () => {
+  async function list(query: string): Promise<{ status: number; body: { object?: string; data: { id: string; metadata: Record<string, string> }[]; has_more: boolean } }> {
+    const response = await fetch(`${baseUrl}/v1/payment_intents?${query}`, { headers: { authorization: 'Bearer sk_test_dirigen_int' } });
+    return { status: response.status, body: (await response.json()) as never };
+  }
+
+  it('pages through every intent newest first, as Stripe lists them, with their metadata', async () => {
+    const created: string[] = [];
+    for (let index = 0; index < 5; index++) {
+      const { body } = await stripePost('/v1/payment_intents', { amount: '100', currency: 'usd', 'metadata[n]': String(index) });
+      created.push(body.id as string);
+    }
+    const first = await list('limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.object).toBe('list');
+    expect(first.body.data.map((intent) => intent.id)).toEqual([created[4], created[3]]);
+    expect(first.body.has_more).toBe(true);
+    const rest = await list(`limit=100&starting_after=${created[3]}`);
+    expect(rest.body.data.map((intent) => intent.metadata.n)).toEqual(['2', '1', '0']);
+    expect(rest.body.has_more).toBe(false);
+  });
+
+  it('refuses a limit outside 1..100 and an unknown starting_after', async () => {
+    expect((await list('limit=0')).status).toBe(400);
+    expect((await list('limit=101')).status).toBe(400);
+    expect((await list('starting_after=pi_nope')).status).toBe(404);
+  });
+});
