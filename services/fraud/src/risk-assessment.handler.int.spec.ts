@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { cardPaymentRequested, newPaymentRef, PaymentProcessorIntEnv, withMeta, type PaymentEventWithMeta } from '@dirigen/testing';
+import { migrateServiceDatabase } from '@dirigen/persistence';
+import { cardPaymentRequested, intDatabaseName, newPaymentRef, PaymentProcessorIntEnv, recreateDatabase, withMeta, type PaymentEventWithMeta } from '@dirigen/testing';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fraudMigrations, fraudSchema, merchantDefaultsSql } from './fraud.migrations';
 import { riskAssessmentHandler } from './risk-assessment.handler';
@@ -82,6 +84,11 @@ describe('fraud scores each requested payment from the merchant profile in Postg
     }
   });
 
+  it('blocks no BIN that test set-up did not block: the production migrations seed no test data', async () => {
+    expect(await env.dataSource.query("SELECT merchant_id, bin FROM fraud.blocked_bins WHERE merchant_id = '*' ORDER BY bin")).toEqual([{ merchant_id: '*', bin: '422222' }]);
+    expect((await assess(otherMerchant, 2_000, '400011'))[0]!.event).toMatchObject({ data: { decision: 'approve' } });
+  });
+
   it('assesses a redelivered request once: the same event twice gives one risk_assessed', async () => {
     const requested = withMeta(newPaymentRef(merchant), { type: 'payment.requested', data: cardPaymentRequested({ amount: { amountMinor: 20_000_000, currency: 'USD' } }) });
     await env.publish(requested);
@@ -93,5 +100,23 @@ describe('fraud scores each requested payment from the merchant profile in Postg
     const produced = await env.produced(requested.meta.paymentId);
     expect(produced.map(({ event }) => event.type)).toEqual(['payment.risk_assessed', 'payment.failed']);
     expect(produced).toEqual(first);
+  });
+});
+
+describe('fraud migrations', () => {
+  it('remove the BIN block the first migration seeded from a database that has it, and keep blocks an operator added', async () => {
+    const url = await recreateDatabase(intDatabaseName('fraud_upgrade'));
+    const database = { url, schema: fraudSchema, applicationName: 'fraud-migrations.int.spec' };
+    expect(await migrateServiceDatabase({ ...database, migrations: fraudMigrations.slice(0, 1) })).toEqual(['FraudInitial1764201600000']);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query("INSERT INTO fraud.blocked_bins (merchant_id, bin, reason) VALUES ('mer_operator', '400011', 'blocked by the operator')");
+      expect((await client.query("SELECT merchant_id FROM fraud.blocked_bins WHERE bin = '400011' ORDER BY merchant_id")).rows).toEqual([{ merchant_id: '*' }, { merchant_id: 'mer_operator' }]);
+      expect(await migrateServiceDatabase({ ...database, migrations: fraudMigrations })).toEqual(['FraudRemoveSeededTestBin1796134800000']);
+      expect((await client.query("SELECT merchant_id, reason FROM fraud.blocked_bins WHERE bin = '400011'")).rows).toEqual([{ merchant_id: 'mer_operator', reason: 'blocked by the operator' }]);
+    } finally {
+      await client.end();
+    }
   });
 });
