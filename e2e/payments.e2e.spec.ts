@@ -1,6 +1,31 @@
-import { describe, expect, it } from 'vitest';
-import { api, cardPayment, platform, simulatorStats, testCards } from './support/api';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, cardPayment, eventually, platform, simulatorStats, testCards } from './support/api';
 import { luhnValid } from './support/card-data-scan';
+
+/** A BIN this file blocks for the development merchant: test data lives in test set-up, never in a migration. */
+const blockedBin = { bin: '400011', reason: 'test BIN of reported fraud' };
+/** The fraud service reads a merchant's profile at most this old (services/fraud/src/risk-profiles.ts, cacheTtlMs). */
+const riskProfileCacheTtlMs = 5_000;
+
+/** Writes to the fraud schema as the platform's admin (the e2e support's database URL). */
+async function asAdmin(text: string, values: unknown[]): Promise<void> {
+  const client = new pg.Client({ connectionString: platform.databaseUrl });
+  await client.connect();
+  try {
+    await client.query(text, values);
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  await asAdmin('INSERT INTO fraud.blocked_bins (merchant_id, bin, reason) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [platform.merchantId, blockedBin.bin, blockedBin.reason]);
+});
+
+afterAll(async () => {
+  await asAdmin('DELETE FROM fraud.blocked_bins WHERE merchant_id = $1 AND bin = $2', [platform.merchantId, blockedBin.bin]);
+});
 
 describe('a card payment, end to end through every service', () => {
   it('approves a Visa: succeeded, captured in full, routed and risk-scored with reasons', async () => {
@@ -74,9 +99,19 @@ describe('a card payment, end to end through every service', () => {
     expect((await simulatorStats()).requests_served).toBe(before.requests_served);
   });
 
-  it('declines a card whose BIN is on the blocklist', async () => {
-    const created = await api('/v1/payments', { body: cardPayment({}, { number: luhnComplete('400011000000000') }) });
-    expect(created.body).toMatchObject({ status: 'failed', failure_code: 'risk_declined', risk: { decision: 'decline', reasons: [{ code: 'bin_blocked' }] } });
+  it('declines a card whose BIN is on the blocklist, at the latest once the fraud profile cache expired', async () => {
+    const card = { number: luhnComplete(`${blockedBin.bin}000000000`) };
+    // A fraud replica may hold the merchant's profile from before the block for up to its cache TTL.
+    const created = await eventually(async () => {
+      const attempt = await api('/v1/payments', { body: cardPayment({}, card) });
+      return attempt.body.risk?.decision === 'decline' ? attempt : undefined;
+    }, riskProfileCacheTtlMs + 5_000, 500);
+    expect(created.body).toMatchObject({
+      status: 'failed',
+      failure_code: 'risk_declined',
+      attempts: [],
+      risk: { decision: 'decline', reasons: [{ code: 'bin_blocked', message: `Card BIN ${blockedBin.bin} is blocked: ${blockedBin.reason}.` }] },
+    });
   });
 
   it('sends a payment above the review threshold through with a review decision and reason', async () => {

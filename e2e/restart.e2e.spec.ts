@@ -2,16 +2,20 @@ import { join, resolve } from 'node:path';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cardPayment } from './support/api';
+import { cardPayment, platform } from './support/api';
 
 const repoRoot = resolve(process.cwd());
 const dataDir = join(repoRoot, '.data/test/restart');
-const serverUrl = 'postgres://postgres@127.0.0.1:5432';
 const database = 'dirigen_restart';
+
+/** A database on the server the suite's platform runs on (host, port and credentials from its URL: the runner may use an embedded PostgreSQL on another port). */
+function databaseUrl(name: string): string {
+  return Object.assign(new URL(platform.databaseUrl), { pathname: `/${name}` }).toString();
+}
 
 /** A fresh database, like the fresh data dir: nothing left from an earlier run (or an earlier schema) may help or hinder. */
 async function recreateDatabase(): Promise<void> {
-  const client = new pg.Client({ connectionString: `${serverUrl}/postgres` });
+  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
   await client.connect();
   try {
     await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
@@ -34,7 +38,7 @@ async function start(): Promise<Platform> {
   const brokers = process.env.KAFKA_BROKERS;
   delete process.env.KAFKA_BROKERS;
   try {
-    return await startPlatform({ dataDir, intakePort: 28080, kafkaPort: 29192, portOffset: 20_000, replicas: 1, databaseUrl: `${serverUrl}/${database}`, echo: false, log: () => {} });
+    return await startPlatform({ dataDir, intakePort: 28080, kafkaPort: 29192, portOffset: 20_000, replicas: 1, databaseUrl: databaseUrl(database), echo: false, log: () => {} });
   } finally {
     process.env.KAFKA_BROKERS = brokers;
   }

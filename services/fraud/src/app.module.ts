@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { assessRisk } from '@dirigen/fraud-rules';
 import { paymentConsumerProvider, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
 import { fraudSchema } from './fraud.migrations';
+import { riskAssessmentHandler } from './risk-assessment.handler';
 import { RiskProfiles } from './risk-profiles';
 
 export const config = readPlatformConfig('fraud', 8280);
@@ -14,17 +14,7 @@ export const config = readPlatformConfig('fraud', 8280);
       groupId: 'fraud',
       schema: fraudSchema,
       // Scores every requested payment; the decider turns a decline into a failed payment.
-      define: () => {
-        const profiles = new RiskProfiles();
-        return {
-          folds: new Set(['payment.requested'] as const),
-          async react({ event, payment }, _prepared, manager) {
-            if (event.type !== 'payment.requested') return undefined;
-            const assessment = assessRisk(payment.request, await profiles.forMerchant(manager, payment.merchantId));
-            return { type: 'RecordRiskAssessment', assessment };
-          },
-        };
-      },
+      define: () => riskAssessmentHandler(new RiskProfiles()),
     }),
   ],
 })

@@ -20,7 +20,13 @@ export const fraudMigrations = [
        reason text NOT NULL,
        PRIMARY KEY (merchant_id, bin)
      )`,
+    // Test data that reached production; FraudRemoveSeededTestBin removes it (kept here: applied migrations never change).
     `INSERT INTO fraud.blocked_bins (merchant_id, bin, reason) VALUES ('*', '400011', 'test BIN of reported fraud')`,
+  ]),
+  // The row above blocked BIN 400011 for every merchant of every deployment, to serve one e2e test (which now
+  // inserts its own). Only that row goes: a block an operator added for the same BIN has another reason and stays.
+  sqlMigration('FraudRemoveSeededTestBin1796134800000', [
+    `DELETE FROM fraud.blocked_bins WHERE merchant_id = '*' AND bin = '400011' AND reason = 'test BIN of reported fraud'`,
   ]),
 ];
 

@@ -1,13 +1,14 @@
 import type { AmountLimit, RiskProfile } from '@dirigen/fraud-rules';
 import { ExpiringCache } from '@dirigen/service-kit';
 import type { EntityManager } from 'typeorm';
+import type { RiskProfileSource } from './risk-assessment.handler';
 
 /** Limits change rarely and are read for every payment: a change takes effect within this. */
 const cacheTtlMs = 5_000;
 const cachedMerchantsMax = 10_000;
 
 /** A merchant's risk profile: its amount limits and the BINs blocked for it or for everyone. */
-export class RiskProfiles {
+export class RiskProfiles implements RiskProfileSource {
   private readonly cache = new ExpiringCache<string, RiskProfile>(cacheTtlMs, cachedMerchantsMax);
 
   forMerchant(manager: EntityManager, merchantId: string): Promise<RiskProfile> {

@@ -3,6 +3,7 @@ import { createConnector, type PaymentConnector } from '@dirigen/connectors';
 import type { AttemptOutcome } from '@dirigen/payments';
 import { paymentConsumerProvider, PlatformModule, readPlatformConfig } from '@dirigen/service-kit';
 import { AuthorizationRunner } from './authorization-runner';
+import { authorizationHandler } from './authorization.handler';
 import { gatewaySchema } from './gateway.migrations';
 import { vaultClientFromEnvironment } from '@dirigen/vault-client';
 
@@ -43,19 +44,9 @@ function configuredConnectors(env: NodeJS.ProcessEnv): Map<string, PaymentConnec
       groupId: 'gateway',
       schema: gatewaySchema,
       inject: [AUTHORIZATION_RUNNER],
-      // PSP calls happen in `prepare`, outside the transaction; the outcome is recorded with the events it causes.
+      // PSP calls happen outside the transaction (see authorizationHandler): many partitions at once.
       partitionsConsumedConcurrently: 12,
-      define: (runner: AuthorizationRunner) => ({
-        // What an authorization needs: the request (amount, token) and the routing decision.
-        folds: new Set(['payment.requested', 'payment.routed'] as const),
-        prepare: (items) => runner.run(items),
-        afterCommit: (items, outcomes) => runner.releaseSecurityCodes(items, outcomes),
-        async react({ event }, outcome) {
-          if (event.type !== 'payment.routed' || event.data.candidates.length === 0) return undefined;
-          if (!outcome) throw new Error('invariant: a routed payment reached react without an authorization outcome');
-          return { type: 'RecordAttemptOutcome', outcome };
-        },
-      }),
+      define: (runner: AuthorizationRunner) => authorizationHandler(runner),
     }),
   ],
 })

@@ -5,6 +5,9 @@ import type { AttemptOutcome } from '@dirigen/payments';
 import type { ProcessedItem } from '@dirigen/service-kit';
 import type { VaultClient } from '@dirigen/vault-client';
 
+/** What the gateway asks of the card vault: the gRPC `VaultClient` in production. */
+export type GatewayVault = Pick<VaultClient, 'detokenize' | 'releaseCvc'>;
+
 /** PSP calls in flight at once from one gateway replica. */
 export const authorizationsInFlightMax = 64;
 
@@ -23,7 +26,7 @@ export function attemptIdFor(routedEventId: string, candidateIndex: number): str
 export class AuthorizationRunner {
   constructor(
     private readonly connectors: ReadonlyMap<string, PaymentConnector>,
-    private readonly vault: VaultClient,
+    private readonly vault: GatewayVault,
   ) {}
 
   async run(items: readonly ProcessedItem[]): Promise<Map<string, AttemptOutcome>> {
