@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { api, cardPayment, platform, simulatorStats, testCards } from './support/api';
+import { api, cardExpiryYear, cardPayment, platform, simulatorStats, testCards } from './support/api';
 import { luhnValid } from './support/card-data-scan';
 
 describe('a card payment, end to end through every service', () => {
@@ -15,7 +15,7 @@ describe('a card payment, end to end through every service', () => {
       currency: 'USD',
       capture_method: 'automatic',
       connector: 'stripe',
-      payment_method: { type: 'card', card: { brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2030 } },
+      payment_method: { type: 'card', card: { brand: 'visa', last4: '4242', exp_month: 12, exp_year: cardExpiryYear } },
       routing: { strategy: 'priority', candidates: [{ connector: 'stripe', score: 1 }], excluded: [] },
       risk: { score: 0, decision: 'approve', reasons: [] },
       failure_code: null,
