@@ -1,6 +1,7 @@
 // Child processes `npm test` owns for the whole run (the test Kafka broker). A wait on `once('exit')` for a child
 // that has already exited never ends; with nothing else pending, Node then exits 0 and a red run looks green.
 // So stopping checks first, and a child that dies before the run stops it is a failure the run reports.
+import { portOpen } from './platform/ports.mjs';
 import { describeExit } from './test-summary.mjs';
 
 const hasExited = (child) => child.exitCode !== null || child.signalCode !== null;
@@ -34,4 +35,15 @@ export function watchChild(child, name) {
       return stopChild(child, graceMs);
     },
   };
+}
+
+/**
+ * How a watched server that must listen on `port` died, or undefined while it lives and listens. Every stage
+ * runs under spawnSync, which blocks the event loop and so holds back the child's 'exit' event: the port check
+ * turns the loop before the watch is read (and catches a server that lives on but no longer listens).
+ */
+export async function deathOf(watch, name, port) {
+  const listening = await portOpen(port);
+  await new Promise((resolve) => setImmediate(resolve));
+  return watch.diedEarly() ?? (listening ? undefined : `${name} no longer answers on 127.0.0.1:${port}`);
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM runner module without type declarations
 import { closingLine, exitCodeFor, runVitestStage, stepResult } from './test-summary.mjs';
 // @ts-expect-error plain ESM runner module without type declarations
-import { stopChild, watchChild } from './test-processes.mjs';
+import { deathOf, stopChild, watchChild } from './test-processes.mjs';
 import rootConfig from '../vitest.config.mts';
 
 interface Result {
@@ -131,6 +131,18 @@ describe('the test broker, a child process the run owns', () => {
     broker.kill('SIGKILL');
     await once(broker, 'exit');
     expect(watch.diedEarly()).toBe('the test Kafka broker killed by SIGKILL before the run stopped it');
+  });
+
+  it('notices a broker that died while a stage held the event loop, as every stage does (spawnSync)', async () => {
+    const broker = spawn(process.execPath, ['-e', "require('node:net').createServer().listen(0, '127.0.0.1', function () { console.log(this.address().port) })"]);
+    const [portLine] = await once(broker.stdout!, 'data');
+    const port = Number(String(portLine).trim());
+    const watch = watchChild(broker, 'the test Kafka broker');
+    expect(await deathOf(watch, 'the test Kafka broker', port)).toBeUndefined();
+    spawnSync(process.execPath, ['-e', `process.kill(${broker.pid}, 'SIGKILL'); setTimeout(() => {}, 200)`]);
+    // Its 'exit' event has not been delivered yet: the loop was blocked while it died.
+    expect(watch.diedEarly()).toBeUndefined();
+    expect(await deathOf(watch, 'the test Kafka broker', port)).toMatch(/^the test Kafka broker (killed by SIGKILL before the run stopped it|no longer answers on 127\.0\.0\.1:\d+)$/);
   });
 
   it('stops a live broker, which is no early death', async () => {

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { startKafka } from './platform/kafka.mjs';
 import { ensurePostgres } from './platform/postgres.mjs';
 import { buildProject } from './platform/platform.mjs';
-import { watchChild } from './test-processes.mjs';
+import { deathOf, watchChild } from './test-processes.mjs';
 import { closingLine, describeExit, exitCodeFor, failedSuiteLines, runVitestStage, stepResult } from './test-summary.mjs';
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -108,7 +108,9 @@ async function main() {
   const scans = wants('e2e') || wants('scan');
   if (!wants('int') && !scans) return finish();
 
-  const built = timed('build', () => {
+  // The platform runs from the build; the scan alone needs none.
+  const runsPlatform = wants('int') || wants('e2e');
+  const built = !runsPlatform || timed('build', () => {
     try {
       buildProject();
       return stepResult('build', true);
@@ -117,15 +119,17 @@ async function main() {
     }
   });
   if (!built) return finish();
-  const broker = await startBroker({ fresh: wants('int') || wants('e2e') });
+  const broker = await startBroker({ fresh: runsPlatform });
   let postgres;
   let brokerDeath;
   // Before each stage and at the end: a broker that died turns the run red, and later stages would only fail for it.
-  const brokerAlive = () => {
-    if (!brokerDeath && broker.diedEarly()) {
-      brokerDeath = broker.diedEarly();
-      results.push(stepResult('test broker', false, brokerDeath));
-      console.error(`\n✗ ${brokerDeath}; its log: ${brokerLogFile}`);
+  const brokerAlive = async () => {
+    if (!brokerDeath) {
+      brokerDeath = await deathOf(broker, 'the test Kafka broker', kafkaPort);
+      if (brokerDeath) {
+        results.push(stepResult('test broker', false, brokerDeath));
+        console.error(`\n✗ ${brokerDeath}; its log: ${brokerLogFile}`);
+      }
     }
     return !brokerDeath;
   };
@@ -133,11 +137,11 @@ async function main() {
     postgres = await startPostgres();
     const server = serverOf(postgres.url);
     const env = { KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` };
-    if (wants('int') && brokerAlive()) vitest('int', { ...env, DATABASE_URL: await recreateDatabase(server, 'dirigen_test') });
-    if (wants('e2e') && brokerAlive()) vitest('e2e', { ...env, DATABASE_URL: await recreateDatabase(server, 'dirigen_e2e') });
+    if (wants('int') && (await brokerAlive())) vitest('int', { ...env, DATABASE_URL: await recreateDatabase(server, 'dirigen_test') });
+    if (wants('e2e') && (await brokerAlive())) vitest('e2e', { ...env, DATABASE_URL: await recreateDatabase(server, 'dirigen_e2e') });
     // The scan reads what the e2e suite left (its data dir, its database, the broker's topics and log): never filtered.
-    if (scans && brokerAlive()) vitest('scan', { ...env, DATABASE_URL: `${server}/dirigen_e2e`, DIRIGEN_TEST_BROKER_LOG: brokerLogFile }, []);
-    brokerAlive();
+    if (scans && (await brokerAlive())) vitest('scan', { ...env, DATABASE_URL: `${server}/dirigen_e2e`, DIRIGEN_TEST_BROKER_LOG: brokerLogFile }, []);
+    await brokerAlive();
   } finally {
     await broker.stop(brokerStopGraceMs);
     await postgres?.stop();
