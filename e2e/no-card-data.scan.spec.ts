@@ -40,7 +40,8 @@ describe('after the whole e2e suite, no card number outside the vault (PCI DSS)'
     expect(brokers, 'KAFKA_BROKERS (the test broker) is set by `npm test`').not.toEqual([]);
     cards = cardsSent(dataDir);
     paid = paymentsRecorded(dataDir) ?? [];
-    expect(cards.length, 'the suite recorded the card numbers it sent').toBeGreaterThan(0);
+    // A filtered run may send no card at all; no-card-data.e2e.spec.ts sends many.
+    expect(cards.length > 0 || paid.length === 0, 'the suite recorded the card numbers it sent').toBe(true);
     console.info(`[card-data scan] looking for ${cards.length} card numbers the suite sent, and any Luhn-valid 13–19 digit run; ${paid.length} payments to find`);
   });
 
@@ -86,14 +87,12 @@ describe('after the whole e2e suite, no card number outside the vault (PCI DSS)'
 
   it('finds none in any span the trace collector received: names, attributes, events, resources', () => {
     const units = spanUnits(dataDir);
-    expect(units.length).toBeGreaterThan(0);
     expect(missingPayments(units)).toEqual([]);
     expect(scanAll(units, 'spans')).toEqual([]);
   });
 
   it('finds none in any HTTP or gRPC answer the suite got, success or error, headers or body', () => {
     const units = httpAnswerUnits(dataDir);
-    expect(units.length).toBeGreaterThan(0);
     expect(missingPayments(units)).toEqual([]);
     expect(scanAll(units, 'answers')).toEqual([]);
   });
