@@ -66,21 +66,11 @@ async function recreateDatabase(server, name) {
 }
 
 /**
- * PostgreSQL: the server at TEST_DATABASE_SERVER, else an embedded one under .data/test. The embedded server's
- * output is discarded, so its log is turned to files under its data dir (`log/`), where the card-data scan reads it.
+ * PostgreSQL: the server at TEST_DATABASE_SERVER, else an embedded one under .data/test, whose log (its output)
+ * the card-data scan reads from .data/test/logs/postgres.log; it finds a system server's log itself.
  */
-async function startPostgres() {
-  const start = () => ensurePostgres({ url: `${serverUrl}/postgres`, dataDir: testDataDir, log: console.log });
-  const postgres = await start();
-  if (!postgres.embedded) return postgres;
-  const client = new pg.Client({ connectionString: postgres.url });
-  await client.connect();
-  const { rows } = await client.query('SHOW logging_collector');
-  if (rows[0].logging_collector === 'on') return client.end().then(() => postgres);
-  await client.query('ALTER SYSTEM SET logging_collector = on');
-  await client.end();
-  await postgres.stop();
-  return start();
+function startPostgres() {
+  return ensurePostgres({ url: `${serverUrl}/postgres`, dataDir: testDataDir, log: console.log });
 }
 
 async function startBroker({ fresh }) {
@@ -136,7 +126,7 @@ async function main() {
   try {
     postgres = await startPostgres();
     const server = serverOf(postgres.url);
-    const env = { KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` };
+    const env = { KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`, ...(postgres.logFile ? { DIRIGEN_TEST_POSTGRES_LOG: postgres.logFile } : {}) };
     if (wants('int') && (await brokerAlive())) vitest('int', { ...env, DATABASE_URL: await recreateDatabase(server, 'dirigen_test') });
     if (wants('e2e') && (await brokerAlive())) vitest('e2e', { ...env, DATABASE_URL: await recreateDatabase(server, 'dirigen_e2e') });
     // The scan reads what the e2e suite left (its data dir, its database, the broker's topics and log): never filtered.

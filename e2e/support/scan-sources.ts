@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import pg from 'pg';
-import type { ScanUnit } from './card-data-scan';
+import { dumpDatabase, type ScanUnit } from './card-data-scan';
 
 export const recordedDirName = 'recorded';
 const httpAnswersFile = 'http-answers.jsonl';
@@ -126,9 +126,9 @@ export function lineUnits(source: string, text: string, firstLine = 1): ScanUnit
 }
 
 /**
- * The files the PostgreSQL server at `databaseUrl` logs to: its collector's files under `log_directory` when
- * `logging_collector` is on (the embedded server's, under its data dir), else the packaged server's files under
- * /var/log/postgresql. Read through the file system, or through the server (`pg_read_binary_file`, superuser)
+ * The files the PostgreSQL server at `databaseUrl` logs to: the file `npm test` names in DIRIGEN_TEST_POSTGRES_LOG
+ * (the embedded server's output, which the runner keeps), else the server's collector files under `log_directory`
+ * when `logging_collector` is on, else the packaged server's files under /var/log/postgresql. Read through the file system, or through the server (`pg_read_binary_file`, superuser)
  * where the file system refuses; `unreadable` says which could not be read, and why. `baseline` holds each
  * file's length as the suite started (recordPostgresLogBaseline): only what the suite's run added is scanned.
  */
@@ -142,7 +142,8 @@ export async function readPostgresLog(databaseUrl: string, baseline: Record<stri
     const dir = collector ? (isAbsolute(logDir) ? logDir : join(await setting('data_directory'), logDir)) : packagedLogDir;
     const unreadable: string[] = [];
     const contents = new Map<string, Buffer>();
-    for (const path of await listLogFiles(client, dir, collector, unreadable)) {
+    const runnerLog = process.env.DIRIGEN_TEST_POSTGRES_LOG;
+    for (const path of runnerLog ? [runnerLog] : await listLogFiles(client, dir, collector, unreadable)) {
       const content = await readLogFile(client, path, unreadable);
       if (content) contents.set(path, content);
     }
@@ -197,4 +198,41 @@ export async function recordPostgresLogBaseline(dataDir: string, databaseUrl: st
 export function postgresLogBaseline(dataDir: string): Record<string, number> {
   const path = recordedPath(dataDir, postgresLogBaselineFile);
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, number>) : {};
+}
+
+/**
+ * A full pg_dump of the database (card-data-scan.ts), when the pg_dump on PATH can dump this server. Where it
+ * cannot (none installed, or older than the server: the embedded PostgreSQL's package ships no pg_dump), every
+ * row of every table, read as JSON through SQL, bytea decoded as pg_dump's reader does; `vault.cards` is left
+ * out as there. `how` says which was read.
+ */
+export async function dumpDatabaseAnyServer(databaseUrl: string): Promise<{ how: string; units: ScanUnit[] }> {
+  try {
+    return { how: 'pg_dump', units: await dumpDatabase(databaseUrl) };
+  } catch (error) {
+    if (!/server version mismatch|ENOENT/.test(String(error))) throw error;
+    return { how: `every table's rows through SQL (pg_dump: ${String(error).split('\n').find((line) => line.includes('pg_dump:')) ?? 'not found'})`, units: await tableRows(databaseUrl) };
+  }
+}
+
+async function tableRows(databaseUrl: string): Promise<ScanUnit[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows: tables } = await client.query<{ schema: string; table: string }>(
+      "SELECT table_schema AS schema, table_name AS table FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
+    );
+    const units: ScanUnit[] = [];
+    for (const { schema, table } of tables) {
+      if (schema === 'vault' && table === 'cards') continue;
+      const { rows } = await client.query<{ row: string }>(`SELECT row_to_json(t)::text AS row FROM ${client.escapeIdentifier(schema)}.${client.escapeIdentifier(table)} t`);
+      rows.forEach(({ row }, index) => {
+        const decoded = row.replace(/\\\\x([0-9a-f]+)/g, (_, hex: string) => `\\x${Buffer.from(hex, 'hex').toString('latin1')}`);
+        units.push({ source: `db ${schema}.${table} row ${index + 1}`, text: decoded });
+      });
+    }
+    return units;
+  } finally {
+    await client.end();
+  }
 }
