@@ -211,7 +211,7 @@ export async function dumpDatabaseAnyServer(databaseUrl: string): Promise<{ how:
     return { how: 'pg_dump', units: await dumpDatabase(databaseUrl) };
   } catch (error) {
     if (!/server version mismatch|ENOENT/.test(String(error))) throw error;
-    return { how: `every table's rows through SQL (pg_dump: ${String(error).split('\n').find((line) => line.includes('pg_dump:')) ?? 'not found'})`, units: await tableRows(databaseUrl) };
+    return { how: `every table's rows through SQL (${String(error).split('\n').find((line) => line.includes('pg_dump:')) ?? 'not found'})`, units: await tableRows(databaseUrl) };
   }
 }
 
