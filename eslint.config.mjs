@@ -7,6 +7,9 @@ import tseslint from 'typescript-eslint';
 // services depend on libs only (never on each other); domain libs import no framework or I/O.
 const frameworkAndIo = ['@nestjs/*', 'kafkajs', 'typeorm', 'pg', 'fastify', '@opentelemetry/*', 'pino', 'prom-client', 'node:http', 'node:https', 'http', 'https'];
 
+const testFunctions = '/^(it|test|describe|suite)$/';
+const testModifiers = '/^(only|skip|skipIf|runIf|todo)$/';
+
 export default [
   { ignores: ['dist/**', 'node_modules/**', '.data/**', '.nx/**', 'libs/contracts/src/gen/**', 'bench/results/**'] },
   js.configs.recommended,
@@ -28,6 +31,21 @@ export default [
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:domain'], bannedExternalImports: ['@nestjs/*', 'kafkajs', 'typeorm', 'pg', 'fastify'] },
             { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'], bannedExternalImports: frameworkAndIo },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // A focused, skipped or placeholder test never lands (STYLE.md 11): `.only` runs one test and silently skips
+    // the rest, `.skip`/`.skipIf`/`.runIf`/`.todo` report a test that proves nothing. ESLint's own rule, because
+    // @vitest/eslint-plugin now wants Node 22 and TypeScript 6; this catches chains too (`it.concurrent.only`).
+    files: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: `MemberExpression[property.name=${testModifiers}]:matches([object.name=${testFunctions}], [object.object.name=${testFunctions}])`,
+          message: 'No .only, .skip, .skipIf, .runIf or .todo on a test or suite: a test either runs everywhere or is deleted.',
         },
       ],
     },

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, cardPayment, eventually, platform, simulatorStats, testCards } from './support/api';
+import { api, cardExpiryYear, cardPayment, eventually, platform, simulatorStats, testCards } from './support/api';
 import { luhnValid } from './support/card-data-scan';
 
 /** A BIN this file blocks for the development merchant: test data lives in test set-up, never in a migration. */
@@ -40,7 +40,7 @@ describe('a card payment, end to end through every service', () => {
       currency: 'USD',
       capture_method: 'automatic',
       connector: 'stripe',
-      payment_method: { type: 'card', card: { brand: 'visa', last4: '4242', exp_month: 12, exp_year: 2030 } },
+      payment_method: { type: 'card', card: { brand: 'visa', last4: '4242', exp_month: 12, exp_year: cardExpiryYear } },
       routing: { strategy: 'priority', candidates: [{ connector: 'stripe', score: 1 }], excluded: [] },
       risk: { score: 0, decision: 'approve', reasons: [] },
       failure_code: null,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { credentials, status } from '@grpc/grpc-js';
 import { VaultUnavailableError } from '@dirigen/vault-client';
 import { describe, expect, it } from 'vitest';
-import { api, cardPayment, eventually, platform, sql } from './support/api';
+import { api, cardExpiryYear, cardPayment, eventually, platform, sql } from './support/api';
 import { pidOf, restarted } from './support/processes';
 import { channelAs, rawVaultCall, vaultAs, vaultSecretOf } from './support/vault';
 
@@ -19,7 +19,7 @@ async function tokenOfNewPayment(): Promise<{ token: string; paymentId: string }
 
 /** A saved card whose security code was used once already: on file, without a code. */
 async function cardOnFile(): Promise<string> {
-  const saved = await api('/v1/tokens', { body: { card: { number: '4242424242424242', exp_month: 12, exp_year: 2030, cvc: '123' } } });
+  const saved = await api('/v1/tokens', { body: { card: { number: '4242424242424242', exp_month: 12, exp_year: cardExpiryYear, cvc: '123' } } });
   const first = await api('/v1/payments', { body: { amount: 700, currency: 'USD', payment_method: { type: 'card', token: saved.body.id } } });
   expect(first.body.status).toBe('succeeded');
   await eventually(async () => ((await sql('SELECT 1 FROM vault.cards WHERE token = $1 AND NOT cvc_supplied', [saved.body.id])).length ? true : undefined));

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { inject } from 'vitest';
+import { recordCardsSent, recordHttpAnswer } from './scan-sources';
 
 export const platform = inject('platform');
 
@@ -9,7 +10,10 @@ export interface ApiResponse<Body = Record<string, any>> {
   headers: Headers;
 }
 
-/** Calls the merchant API as a merchant would (fetch, JSON). `key: null` sends no Authorization header. */
+/**
+ * Calls the merchant API as a merchant would (fetch, JSON). `key: null` sends no Authorization header.
+ * Every answer, and the card numbers each request carried, are recorded for the card-data scan.
+ */
 export async function api<Body = Record<string, any>>(
   path: string,
   options: { method?: string; body?: unknown; rawBody?: string; key?: string | null; headers?: Record<string, string> } = {},
@@ -18,14 +22,25 @@ export async function api<Body = Record<string, any>>(
   const headers: Record<string, string> = { ...(key !== null ? { authorization: `Bearer ${key}` } : {}), ...options.headers };
   const hasBody = options.body !== undefined || options.rawBody !== undefined;
   if (hasBody) headers['content-type'] ??= 'application/json';
+  const method = options.method ?? (hasBody ? 'POST' : 'GET');
+  recordCardsSent(platform.dataDir, options.body, options.rawBody);
   const response = await fetch(`${platform.apiUrl}${path}`, {
-    method: options.method ?? (hasBody ? 'POST' : 'GET'),
+    method,
     headers,
     body: options.rawBody ?? (options.body !== undefined ? JSON.stringify(options.body) : undefined),
   });
   const text = await response.text();
+  recordHttpAnswer(platform.dataDir, { request: `${method} ${path}`, status: response.status, headers: headerLines(response.headers), body: text });
   return { status: response.status, body: text ? JSON.parse(text) : {}, headers: response.headers };
 }
+
+export function headerLines(headers: Headers): string {
+  return [...headers].map(([name, value]) => `${name}: ${value}`).join('\n');
+}
+
+// Every card the suite sends expires a few years from now, whenever it runs: a fixed year would make
+// every payment fail as expired once it passed (the vault and the PSP simulator check against the clock).
+export const cardExpiryYear = new Date().getUTCFullYear() + 4;
 
 export const testCards = {
   visa: '4242424242424242',
@@ -40,7 +55,7 @@ export function cardPayment(overrides: Record<string, unknown> = {}, card: Recor
   return {
     amount: 2000,
     currency: 'USD',
-    payment_method: { type: 'card', card: { number: testCards.visa, exp_month: 12, exp_year: 2030, cvc: '123', ...card } },
+    payment_method: { type: 'card', card: { number: testCards.visa, exp_month: 12, exp_year: cardExpiryYear, cvc: '123', ...card } },
     ...overrides,
   };
 }

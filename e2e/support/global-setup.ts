@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { recordPostgresLogBaseline } from './scan-sources';
 import { startTraceCollector } from './trace-collector';
 
 export interface PlatformUnderTest {
@@ -32,14 +34,17 @@ const collectorPort = 14318;
 
 /** Starts the whole platform once for the e2e suite, as `npm start` would, with two replicas of every consumer service. */
 export default async function setup(project: TestProject) {
-  rmSync(join(repoRoot, '.data/test/e2e'), { recursive: true, force: true });
+  const dataDir = join(repoRoot, '.data/test/e2e');
+  // The last run's data goes; this run's stays after the suite, for the card-data scan (`npm test` runs it next).
+  rmSync(dataDir, { recursive: true, force: true });
+  if (process.env.DATABASE_URL) await recordPostgresLogBaseline(dataDir, process.env.DATABASE_URL);
   // Besides local mode's KEK file, the vault reads custodian shares from here (the rotation test adds a version).
-  const kekSharesDir = join(repoRoot, '.data/test/e2e/vault/kek-shares');
+  const kekSharesDir = join(dataDir, 'vault/kek-shares');
   mkdirSync(kekSharesDir, { recursive: true });
-  const collector = await startTraceCollector(collectorPort);
+  const collector = await startTraceCollector(collectorPort, dataDir);
   const { startPlatform } = await import(join(repoRoot, 'scripts/platform/platform.mjs'));
   const platform = await startPlatform({
-    dataDir: join(repoRoot, '.data/test/e2e'),
+    dataDir,
     intakePort: 18080,
     portOffset: 10_000,
     replicas: 2,
@@ -57,7 +62,8 @@ export default async function setup(project: TestProject) {
       VAULT_DETOKENIZE_LIMITS: 'gateway:100/200',
     },
   });
-  const otherMerchant = { id: 'mer_other', apiKey: `sk_test_other_${Date.now()}_e2e_merchant_b` };
+  // No clock digits in test data: a 13-digit time is Luhn-valid one time in ten, and the scan reads everything.
+  const otherMerchant = { id: 'mer_other', apiKey: `sk_test_other_${randomUUID()}` };
   await platform.seedMerchant(otherMerchant.id, otherMerchant.apiKey);
   project.provide('platform', {
     apiUrl: platform.apiUrl,

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { recordSpans } from './scan-sources';
 
 export interface CollectedSpan {
   service: string;
@@ -12,9 +13,10 @@ export interface CollectedSpan {
 
 /**
  * A minimal OTLP/HTTP (JSON) trace receiver: the services export to it with the real OTLP
- * exporter, and tests read what arrived from `GET /spans?traceId=…`.
+ * exporter, and tests read what arrived from `GET /spans?traceId=…`. Every span received is also
+ * kept whole (attributes, events, resource) under `dataDir`, for the card-data scan after the suite.
  */
-export async function startTraceCollector(port: number): Promise<Server> {
+export async function startTraceCollector(port: number, dataDir: string): Promise<Server> {
   const spans: CollectedSpan[] = [];
   const spansMax = 200_000;
   const server = createServer((request, response) => {
@@ -23,6 +25,7 @@ export async function startTraceCollector(port: number): Promise<Server> {
     request.on('end', () => {
       if (request.method === 'POST' && request.url === '/v1/traces') {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        recordSpans(dataDir, body);
         for (const resourceSpans of body.resourceSpans ?? []) {
           const service = resourceSpans.resource?.attributes?.find((attribute: { key: string }) => attribute.key === 'service.name')?.value?.stringValue ?? '?';
           for (const scopeSpans of resourceSpans.scopeSpans ?? []) {

