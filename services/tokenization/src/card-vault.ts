@@ -213,7 +213,7 @@ export class CardVault {
       if (!(error instanceof VaultCryptoError)) throw error;
       const unavailable = error.reason === 'key_unavailable';
       await this.audit(callerName, request, unavailable ? 'key_unavailable' : 'integrity_failure');
-      this.logger.error({ token: request.token, reason: error.message }, 'card record failed to open');
+      this.logger.error({ token: request.token, reason: error.message }, 'card record or its held security code failed to open');
       throw unavailable
         ? new VaultError('key_unavailable', 'The card record is sealed under a key version this vault no longer holds.')
         : new VaultError('integrity_failure', 'The card record could not be opened.');
