@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { api, cardPayment, platform, simulatorStats, sql, testCards } from './support/api';
-import { pidOf, restarted } from './support/processes';
+import { api, cardPayment, eventually, platform, simulatorStats, sql, testCards } from './support/api';
+import { instancesOf, killedAndRestarted } from './support/processes';
 
 const kekFile = join(platform.dataDir, 'vault/kek.json');
 const sharesDir = join(platform.dataDir, 'vault/kek-shares');
@@ -99,18 +99,39 @@ describe('vault keys', () => {
     }
   });
 
-  it('fails a saved-card payment with cvc_expired when the vault restarted between saving and paying, never charges, and pays once the code is given again', async () => {
+  it("pays with a saved card's code after every vault replica restarted between saving and paying (the code is held encrypted in the database), then with the card on file", async () => {
     const token = await saveCard();
-    const pid = pidOf('tokenization');
-    process.kill(pid, 'SIGKILL');
-    await restarted('tokenization', pid);
+    // One after the other, as a rolling restart or two separate crashes would: no process that saw the code is left.
+    for (const replica of instancesOf('tokenization')) await killedAndRestarted([replica]);
+
+    const pspBefore = await simulatorStats();
+    const payment = await api('/v1/payments', { body: tokenPayment(token) });
+    expect(payment.body).toMatchObject({ status: 'succeeded', failure_code: null });
+    expect(payment.body.attempts).toHaveLength(1);
+    expect((await simulatorStats()).requests_served).toBeGreaterThan(pspBefore.requests_served);
+    // The code was used: erased, and the card is on file from now on.
+    await eventually(async () => ((await sql('SELECT 1 FROM vault.cards WHERE token = $1 AND NOT cvc_supplied', [token])).length ? true : undefined));
+    expect(await sql('SELECT 1 FROM vault.held_security_codes WHERE token = $1', [token])).toEqual([]);
+    expect((await api('/v1/payments', { body: tokenPayment(token) })).body).toMatchObject({ status: 'succeeded' });
+  }, 120_000);
+
+  it('fails a saved-card payment with cvc_expired when its code was lost before paying (a PostgreSQL crash empties the unlogged table), never charges, and pays once the code is given again', async () => {
+    const token = await saveCard();
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: platform.databaseUrl });
+    await client.connect();
+    try {
+      await client.query('DELETE FROM vault.held_security_codes WHERE token = $1', [token]);
+    } finally {
+      await client.end();
+    }
 
     const pspBefore = await simulatorStats();
     const payment = await api('/v1/payments', { body: tokenPayment(token) });
     expect(payment.body).toMatchObject({ status: 'failed', failure_code: 'cvc_expired', attempts: [{ status: 'failed', failure_code: 'cvc_expired' }] });
     expect((await simulatorStats()).requests_served).toBe(pspBefore.requests_served);
-    // The card survived the restart (encrypted at rest); only the security code, held in memory, is gone,
-    // and the card does not silently become card-on-file: the next payment needs the code again too.
+    // The card itself is intact (encrypted at rest); only its code is gone, and the card does not silently
+    // become card-on-file: the next payment needs the code again too.
     const again = await api('/v1/payments', { body: tokenPayment(token) });
     expect(again.body).toMatchObject({ status: 'failed', failure_code: 'cvc_expired' });
     expect((await simulatorStats()).requests_served).toBe(pspBefore.requests_served);

@@ -1,13 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, status } from '@grpc/grpc-js';
 import { VaultUnavailableError } from '@dirigen/vault-client';
 import { describe, expect, it } from 'vitest';
 import { api, cardExpiryYear, cardPayment, eventually, platform, sql } from './support/api';
-import { pidOf, restarted } from './support/processes';
+import { instancesOf, killedAndRestarted } from './support/processes';
 import { channelAs, rawVaultCall, vaultAs, vaultSecretOf } from './support/vault';
 
 const gateway = vaultAs('gateway');
+/** The vault runs as several replicas (tokenization-1, tokenization-2 …) over one database. */
+const vaultReplicas = instancesOf('tokenization');
 const intake = vaultAs('intake');
 const auditor = vaultAs('auditor');
 
@@ -62,10 +64,12 @@ describe('the vault', () => {
     expect(theirs.body.payment_method.card.fingerprint).not.toBe(mine.body.payment_method.card.fingerprint);
   });
 
-  it('has no HTTP way in any more: the internal API answers 404 on the vault HTTP port', async () => {
-    const vaultHttp = platform.processes.find((entry) => entry.name === 'tokenization')!;
-    const response = await fetch(`http://127.0.0.1:${vaultHttp.port}/internal/v1/detokenize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-    expect(response.status).toBe(404);
+  it('has no HTTP way in any more: the internal API answers 404 on the HTTP port of every vault replica', async () => {
+    expect(vaultReplicas.length).toBeGreaterThanOrEqual(2);
+    for (const vaultHttp of platform.processes.filter((entry) => entry.name === 'tokenization')) {
+      const response = await fetch(`http://127.0.0.1:${vaultHttp.port}/internal/v1/detokenize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(response.status, vaultHttp.instance).toBe(404);
+    }
   });
 
   it('refuses to detokenize without a credential, with a wrong secret, or for a caller that may only tokenize, and audits every refusal', async () => {
@@ -123,6 +127,7 @@ describe('the vault', () => {
     const [row] = await sql<{ token: string }>("SELECT state->'payment'->'request'->'paymentMethod'->'card'->>'token' AS token FROM intake.payments WHERE id = $1", [created.body.id]);
     // The gateway releases the code after recording the attempt: the card is now on file, without it.
     await eventually(async () => ((await sql('SELECT 1 FROM vault.cards WHERE token = $1 AND NOT cvc_supplied', [row!.token])).length ? true : undefined));
+    expect(await sql('SELECT 1 FROM vault.held_security_codes WHERE token = $1', [row!.token])).toEqual([]);
     const again = await gateway.detokenize({ merchantId: platform.merchantId, token: row!.token, purpose: 'probe', paymentId: created.body.id });
     expect(again.ok).toBe(true);
     expect(again.ok && Object.keys(again.card).sort()).toEqual(['expMonth', 'expYear', 'number']);
@@ -161,9 +166,10 @@ describe('the vault', () => {
     await expect(sql("UPDATE vault.detokenize_audit SET outcome = 'x' WHERE id = (SELECT min(id) FROM vault.detokenize_audit)")).rejects.toThrow(/append-only/);
   });
 
-  it('rate-limits detokenize per caller (VAULT_DETOKENIZE_LIMITS gateway:100/200 in this suite), and audits the refusals', async () => {
+  it('rate-limits detokenize per caller and vault replica (VAULT_DETOKENIZE_LIMITS gateway:100/200 in this suite), and audits the refusals', async () => {
     const { token } = await tokenOfNewPayment();
-    const calls = 400;
+    // Each replica keeps its own bucket: together they let through up to replicas × the burst at once.
+    const calls = 400 * vaultReplicas.length;
     const results = await Promise.allSettled(Array.from({ length: calls }, () => gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: '' })));
     const limited = results.filter((result) => result.status === 'rejected' && (result.reason as VaultUnavailableError).code === 'rate_limited');
     expect(limited.length).toBeGreaterThan(0);
@@ -175,16 +181,31 @@ describe('the vault', () => {
     await new Promise((resolve) => setTimeout(resolve, 2_500));
   });
 
-  it('fails a held security code closed after a vault restart: cvc_expired, never the card without its code', async () => {
+  it('keeps a held security code through the kill -9 of every vault replica at once: it lives encrypted in the database, not in a process', async () => {
     const token = await cardOnFile();
     await intake.holdSecurityCode({ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_restart', cvc: '789' });
-    const pid = pidOf('tokenization');
-    process.kill(pid, 'SIGKILL');
-    // The supervisor restarts it, as Kubernetes would; its gRPC server is up before its HTTP health answers.
-    await restarted('tokenization', pid);
+    // The supervisor restarts them, as Kubernetes would; a replica's gRPC server is up before its HTTP health answers.
+    await killedAndRestarted(vaultReplicas);
     const afterRestart = await eventually(() => gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: 'pay_e2e_restart' }).catch(() => undefined), 15_000, 250);
-    expect(afterRestart).toMatchObject({ ok: false, code: 'cvc_expired' });
+    expect(afterRestart).toMatchObject({ ok: true, card: { number: '4242424242424242', cvc: '789' } });
+    const [held] = await sql<{ ciphertext: Buffer }>("SELECT ciphertext FROM vault.held_security_codes WHERE token = $1 AND payment_id = 'pay_e2e_restart'", [token]);
+    expect(held!.ciphertext.toString('latin1')).not.toContain('789');
   }, 120_000);
+
+  it('fails a held security code closed once it is lost (as a PostgreSQL crash empties its unlogged table): cvc_expired, never the card without its code', async () => {
+    const token = await cardOnFile();
+    await intake.holdSecurityCode({ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_lost', cvc: '789' });
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: platform.databaseUrl });
+    await client.connect();
+    try {
+      await client.query("DELETE FROM vault.held_security_codes WHERE token = $1 AND payment_id = 'pay_e2e_lost'", [token]);
+    } finally {
+      await client.end();
+    }
+    const lost = await gateway.detokenize({ merchantId: platform.merchantId, token, purpose: 'probe', paymentId: 'pay_e2e_lost' });
+    expect(lost).toMatchObject({ ok: false, code: 'cvc_expired' });
+  });
 });
 
 describe('the vault over mutual TLS', () => {
@@ -234,9 +255,11 @@ describe('the vault over mutual TLS', () => {
       { caller: 'gateway', outcome: 'released' },
     ]);
     // The log file is written by the supervisor as the output arrives: wait for the line rather than race it.
+    const logsDir = join(platform.dataDir, 'logs');
     const refusalLogged = await eventually(async () =>
-      readFileSync(join(platform.dataDir, 'logs', 'tokenization.log'), 'utf8')
-        .split('\n')
+      readdirSync(logsDir)
+        .filter((file) => /^tokenization-\d+\.log$/.test(file))
+        .flatMap((file) => readFileSync(join(logsDir, file), 'utf8').split('\n'))
         .filter((line) => line.includes('the client certificate names another caller'))
         .map((line) => JSON.parse(line) as Record<string, unknown>)
         .find((entry) => entry.caller === 'gateway' && entry.certificateName === 'intake'),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ChannelCredentials, Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { grpcUnaryMethod, vaultV1 } from '@dirigen/contracts';
-import { VaultClient, type VaultCaller } from '@dirigen/vault-client';
+import { VaultClient, vaultGrpcTarget, type VaultCaller } from '@dirigen/vault-client';
 import { afterAll } from 'vitest';
 import { platform } from './api';
 
@@ -23,7 +23,7 @@ export function channelAs(caller: VaultCaller): ChannelCredentials {
   return credentials.createSsl(readFileSync(platform.vaultTls.ca), readFileSync(own.key), readFileSync(own.cert), { rejectUnauthorized: true });
 }
 
-/** The shared vault client, as `caller` with its real secret (or the given wrong one), over the certificate of `certificateOf` (its own by default). */
+/** The shared vault client (every replica, as the platform's callers use it), as `caller` with its real secret (or the given wrong one), over the certificate of `certificateOf` (its own by default). */
 export function vaultAs(caller: VaultCaller, secret = secrets.vaultCallers[caller]!, certificateOf: VaultCaller = caller): VaultClient {
   const client = new VaultClient({ address: platform.vaultGrpcAddress, caller, callerSecret: secret, timeoutMs: 10_000, channelCredentials: channelAs(certificateOf), tlsServerName: vaultTlsServerName });
   clients.push(client);
@@ -43,7 +43,8 @@ export interface RawAnswer {
  * over `channel`: the gateway's certificate unless told otherwise (plaintext, a foreign CA's …).
  */
 export function rawVaultCall(method: string, request: Record<string, unknown>, metadata: Record<string, string> = {}, channel: ChannelCredentials = channelAs('gateway')): Promise<RawAnswer> {
-  const client = new Client(platform.vaultGrpcAddress, channel, { 'grpc.ssl_target_name_override': vaultTlsServerName });
+  // Every replica's address; without a service config grpc-js picks the first that answers.
+  const client = new Client(vaultGrpcTarget(platform.vaultGrpcAddress), channel, { 'grpc.ssl_target_name_override': vaultTlsServerName });
   const definition = grpcUnaryMethod(vaultV1.VaultService, method);
   const sent = new Metadata();
   for (const [key, value] of Object.entries(metadata)) sent.set(key, value);

@@ -169,17 +169,20 @@ export async function startPlatform(options = {}) {
     const databaseEnv = (definition) => ({ DATABASE_URL: serviceDatabaseUrls[definition.name] });
     await provisionTopics(brokers);
 
-    const port = (definition, index) => definition.basePort + portOffset + index;
-    // The vault serves its API over gRPC only; its HTTP port answers health and metrics.
-    const vaultGrpcPort = serviceDefinitions.find((definition) => definition.name === 'tokenization').grpcBasePort + portOffset;
+    const port = (definition, index, basePort = definition.basePort) => basePort + portOffset + index * (definition.replicaPortStride ?? 1);
+    // The vault serves its API over gRPC only (each replica on its own port); its HTTP port answers health and metrics.
+    // Its callers get every replica's address (VAULT_GRPC_ADDRESS, a list): they balance over them and step off a dead one.
+    const vault = serviceDefinitions.find((definition) => definition.name === 'tokenization');
+    const vaultReplicas = Math.max(replicas, vault.replicasMin ?? 1); // as many as the loop below starts
+    const vaultGrpcPorts = Array.from({ length: vaultReplicas }, (_, index) => port(vault, index, vault.grpcBasePort));
+    const vaultGrpcAddress = vaultGrpcPorts.map((grpcPort) => `127.0.0.1:${grpcPort}`).join(',');
     const simulatorPort = port(serviceDefinitions.find((definition) => definition.name === 'psp-simulator'), 0);
     const baseEnv = {
       ...process.env,
       NODE_ENV: process.env.NODE_ENV ?? 'production',
       KAFKA_BROKERS: brokers.join(','),
       DATABASE_URL: adminUrl,
-      VAULT_GRPC_ADDRESS: `127.0.0.1:${vaultGrpcPort}`,
-      VAULT_GRPC_PORT: String(vaultGrpcPort),
+      VAULT_GRPC_ADDRESS: vaultGrpcAddress,
       STRIPE_BASE_URL: `http://127.0.0.1:${simulatorPort}`,
       ...(process.env.VAULT_KEK_FILE || process.env.VAULT_KEK_SHARES_DIR ? {} : { VAULT_KEK_FILE: ensureLocalKek(dataDir, log) }),
       INTAKE_REQUEST_HASH_SECRET: process.env.INTAKE_REQUEST_HASH_SECRET ?? secrets.intakeRequestHashSecret,
@@ -212,6 +215,7 @@ export async function startPlatform(options = {}) {
           ...databaseEnv(definition),
           PORT: String(port(definition, index)),
           DIRIGEN_INSTANCE: instance,
+          ...(definition === vault ? { VAULT_GRPC_PORT: String(vaultGrpcPorts[index]) } : {}),
           ...(definition.name in secrets.vaultCallers ? { VAULT_CALLER_SECRET: secrets.vaultCallers[definition.name] } : {}),
           ...vaultTlsEnv(definition),
         };
@@ -230,7 +234,8 @@ export async function startPlatform(options = {}) {
       apiKey,
       merchantId: devMerchantId,
       simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
-      vaultGrpcAddress: `127.0.0.1:${vaultGrpcPort}`,
+      /** Every vault replica's gRPC address, `127.0.0.1:<port>,…` (as VAULT_GRPC_ADDRESS). */
+      vaultGrpcAddress,
       /** The mutual TLS files: `ca`, `vault` and `callers.<name>` (`cert`, `key`). */
       vaultTls,
       processes,

@@ -1,10 +1,12 @@
 // The services the platform runs, each as its own process (services never import each other).
 // `replicated`: runs DIRIGEN_REPLICAS copies; `replicasMin`: never fewer (a kill of one must cost nothing).
+// Replica i (from 0) listens on `basePort + i × replicaPortStride` (stride 1 unless given). The vault's
+// HTTP and gRPC ports sit side by side (8082, 8083), so its replicas step by 1000: 8082/8083, 9082/9083, …
 // `database`: the schema the service owns and the suffix of the PostgreSQL role it (and its migrations)
 // connects as (`databaseRole`); no role can read another's schema, and only the vault's role can read the vault.
 export const serviceDefinitions = [
   { name: 'psp-simulator', entry: 'services/psp-simulator/src/main.js', basePort: 8090, replicated: false, migrates: false },
-  { name: 'tokenization', entry: 'services/tokenization/src/main.js', basePort: 8082, grpcBasePort: 8083, replicated: false, migrates: true, database: { roleSuffix: 'vault', schema: 'vault' } },
+  { name: 'tokenization', entry: 'services/tokenization/src/main.js', basePort: 8082, grpcBasePort: 8083, replicated: true, replicasMin: 2, replicaPortStride: 1_000, migrates: true, database: { roleSuffix: 'vault', schema: 'vault' } },
   { name: 'intake', entry: 'services/intake/src/main.js', basePort: 8180, replicated: true, replicasMin: 2, migrates: true, seedsApiKey: true, database: { roleSuffix: 'intake', schema: 'intake' } },
   { name: 'fraud', entry: 'services/fraud/src/main.js', basePort: 8280, replicated: true, migrates: true, database: { roleSuffix: 'fraud', schema: 'fraud' } },
   { name: 'routing', entry: 'services/routing/src/main.js', basePort: 8380, replicated: true, migrates: true, database: { roleSuffix: 'routing', schema: 'routing' } },

@@ -1,3 +1,4 @@
 export * from './vault-client';
 export * from './vault-client-error';
 export * from './vault-tls';
+export * from './vault-replicas';

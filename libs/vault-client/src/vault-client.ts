@@ -1,15 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import { Client, credentials, Metadata, type ChannelCredentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { grpcUnaryMethod, type GrpcUnaryMethodDefinition, vaultV1 } from '@dirigen/contracts';
 import type { CardFacts } from '@dirigen/payments';
 import { VaultClientError, vaultClientErrorOf, VaultUnavailableError } from './vault-client-error';
+import { vaultGrpcTarget, vaultServiceConfig } from './vault-replicas';
 
 /** Who calls the vault; each may do only its own part (the vault's `VAULT_CALLERS`). */
 export type VaultCaller = 'intake' | 'gateway' | 'auditor';
 
 export interface VaultClientOptions {
-  /** The vault's gRPC address, `host:port` (VAULT_GRPC_ADDRESS). */
+  /** The vault's gRPC address (VAULT_GRPC_ADDRESS): one `host:port`, or the replicas as `ip:port,ip:port` (see `vaultGrpcTarget`). */
   address: string;
   caller: VaultCaller;
   /** This caller's vault credential (VAULT_CALLER_SECRET). */
@@ -18,7 +20,7 @@ export interface VaultClientOptions {
   timeoutMs: number;
   /** Mutual TLS credentials (`vaultChannelCredentials`); insecure without them, for local development only. */
   channelCredentials?: ChannelCredentials;
-  /** With TLS: the name the vault's certificate must carry, if not the host of `address` (VAULT_GRPC_TLS_SERVER_NAME). */
+  /** With TLS: the name every replica's certificate must carry, if not the host of `address` (VAULT_GRPC_TLS_SERVER_NAME; needed with a list of IPs). */
   tlsServerName?: string;
 }
 
@@ -68,8 +70,10 @@ const methods = {
 
 /**
  * The one client of the vault's gRPC API (proto/dirigen/vault/v1/vault.proto), for every caller.
- * One HTTP/2 connection multiplexes all calls; every call has a deadline and carries the caller's
- * credential. Failures surface as `VaultClientError` (the request's fault) or `VaultUnavailableError`.
+ * One HTTP/2 connection per vault replica multiplexes all calls, spread round robin; every call has
+ * a deadline and carries the caller's credential, and an idempotent one is retried once on another
+ * replica when the first fails UNAVAILABLE. Failures surface as `VaultClientError` (the request's
+ * fault) or `VaultUnavailableError`.
  */
 export class VaultClient {
   private readonly client: Client;
@@ -86,12 +90,13 @@ export class VaultClient {
       'grpc.keepalive_permit_without_calls': 0,
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': vaultReconnectBackoffMaxMs,
-      // Only transparent retries (the call never reached the vault): no retry policy, since Tokenize is not idempotent.
+      // Round robin over the replicas, and one retry of an idempotent call that failed UNAVAILABLE (see vaultServiceConfig).
       'grpc.enable_retries': 1,
+      'grpc.service_config': vaultServiceConfig(),
       'grpc.service_config_disable_resolution': 1,
       ...(options.tlsServerName ? { 'grpc.ssl_target_name_override': options.tlsServerName } : {}),
     };
-    this.client = new Client(options.address, options.channelCredentials ?? credentials.createInsecure(), channelOptions);
+    this.client = new Client(vaultGrpcTarget(options.address), options.channelCredentials ?? credentials.createInsecure(), channelOptions);
     this.credential = new Metadata();
     this.credential.set('x-dirigen-caller', options.caller);
     this.credential.set('authorization', `Bearer ${options.callerSecret}`);
@@ -101,9 +106,11 @@ export class VaultClient {
    * Stores a card for one payment or as a saved card (`use`: how long the vault keeps it); answers
    * its token and the facts that may leave the vault. Card refusals are `VaultClientError('invalid_card')`.
    * `requestId` (≤ 64 characters) makes a retry answer the first token instead of storing the card again.
+   * Without one the client makes one up for this call, so that its own retry on another replica (after
+   * the first replica died, perhaps having stored the card) stores the card once all the same.
    */
   async tokenize(merchantId: string, card: { number: string; expMonth: number; expYear: number; cvc: string }, use: CardUse, requestId?: string): Promise<CardFacts> {
-    const request = { merchantId, card: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc }, use: cardUseMessage[use], requestId: requestId ?? '' };
+    const request = { merchantId, card: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, cvc: card.cvc }, use: cardUseMessage[use], requestId: requestId ?? oneCallRequestId() };
     const response = await this.call(methods.tokenize, request);
     return cardFactsOf(response.cardFacts);
   }
@@ -144,7 +151,7 @@ export class VaultClient {
     }
   }
 
-  /** Has the vault hold a security code, in memory only, for one payment with a saved card. */
+  /** Has the vault hold a security code (encrypted, until released or expired) for one payment with a saved card. */
   async holdSecurityCode(request: { merchantId: string; token: string; paymentId: string; cvc: string }): Promise<void> {
     await this.call(methods.holdSecurityCode, request);
   }
@@ -189,6 +196,11 @@ export class VaultClient {
       );
     });
   }
+}
+
+/** 256 random bits, base64url (43 characters, as a keyed request id): no other call shares it. */
+function oneCallRequestId(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 function cardFactsOf(facts: vaultV1.CardFacts | undefined): CardFacts {

@@ -4,7 +4,6 @@ import type { Logger, ServiceMetrics } from '@dirigen/observability';
 import type { DataSource } from 'typeorm';
 import { vaultTlsFromEnvironment, type VaultTlsSettings } from '@dirigen/vault-client';
 import { CallerAuthenticator } from './caller-auth';
-import { CvcStore } from './cvc-store';
 import { vaultSchema } from './tokenization.migrations';
 import { CallerRateLimiter, detokenizeLimitsFromEnvironment } from './caller-rate-limiter';
 import { CARD_VAULT, VAULT_METRICS, VaultGrpcController } from './vault-grpc.controller';
@@ -31,15 +30,16 @@ function grpcPortFromEnvironment(text: string | undefined, defaultPort: number):
 /** How the gRPC API is protected (VAULT_GRPC_TLS_*): read once, for the server's credentials and the caller checks alike. */
 export const VAULT_TLS = Symbol('VAULT_TLS');
 
-/** Security codes live for the authorization that follows tokenization, not longer. */
-const cvcTtlMs = 10 * 60_000;
-const cvcEntriesMax = 1_000_000;
+/** Security codes live for the authorization that follows tokenization (or the hold), not longer: see CardVault. */
+const securityCodeTtlMs = 10 * 60_000;
 const hourMs = 3_600_000;
 /** What the vault destroys when (see VaultRetentionSweeper); a payment's card: `VAULT_PAYMENT_CARD_RETENTION_HOURS`, 7 days by default. */
 const retentionOptions = {
   paymentCardRetentionMs: positiveNumber(process.env.VAULT_PAYMENT_CARD_RETENTION_HOURS ?? '168', 'VAULT_PAYMENT_CARD_RETENTION_HOURS') * hourMs,
   holdRetentionMs: 31 * 24 * hourMs,
   intervalMs: 10 * 60_000,
+  // An expired security code is unusable at once; this bounds how long its ciphertext outlives its expiry.
+  securityCodeIntervalMs: 60_000,
   batchSizeMax: 1_000,
   batchesPerRoundMax: 100,
 };
@@ -69,9 +69,9 @@ const dataKeyCacheOptions = { currentVersionTtlMs: currentKeyVersionTtlMs, cache
           dataSource,
           new VaultCrypto(keys),
           new CallerAuthenticator(process.env.VAULT_CALLERS ?? '', { certificateRequired: tls.kind === 'mutual' }),
-          new CvcStore(cvcTtlMs, cvcEntriesMax),
           new CallerRateLimiter(detokenizeLimitsFromEnvironment()),
           logger,
+          { securityCodeTtlMs },
         );
       },
     },

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallerAuthenticator } from './caller-auth';
 import { CallerRateLimiter } from './caller-rate-limiter';
 import { CardVault } from './card-vault';
-import { CvcStore } from './cvc-store';
 import { DataKeys } from './keys/data-keys';
 import { readKeyEncryptionKeys } from './keys/key-encryption-keys';
 import { PgKeyStore } from './keys/key-store';
@@ -42,9 +41,9 @@ async function vaultProcess(): Promise<CardVault> {
     dataSource,
     new VaultCrypto(keys),
     new CallerAuthenticator(`intake:${secrets.intake},gateway:${secrets.gateway}`, { certificateRequired: true }),
-    new CvcStore(60_000, 1_000),
     new CallerRateLimiter(new Map([['gateway', { ratePerSecond: 10_000, burst: 10_000 }]])),
     createLogger('card-vault-int'),
+    { securityCodeTtlMs: 60_000 },
   );
 }
 

@@ -4,7 +4,7 @@ import type { Logger } from '@dirigen/observability';
 import type { DataSource } from 'typeorm';
 import type { CallerAuthenticator, CallerCredential, VaultPermission } from './caller-auth';
 import type { CallerRateLimiter } from './caller-rate-limiter';
-import type { CvcStore } from './cvc-store';
+import { codeGivenAtTokenization, heldSecurityCodeColumns, type SealedSecurityCodeColumns, sealedSecurityCodeOf, sealedSecurityCodeSelect } from './held-security-codes';
 import { type VaultCrypto, VaultCryptoError } from './vault-crypto';
 import { VaultError } from './vault-error';
 import type { CardFacts } from '@dirigen/payments';
@@ -60,27 +60,54 @@ export const auditPageSizeMax = 100;
 /** A security code was given for the card but is no longer held: the customer must enter it again. */
 const securityCodeLost = Symbol('securityCodeLost');
 
-interface CardRow {
+/**
+ * A card record as detokenize reads it: its ciphertext, and the security codes held for it (ciphertext
+ * too, unexpired only): `payment_code` for the payment asked about, `tokenization_code` given when the
+ * card was tokenized. `hold_recorded`: a code was held for that payment (possibly erased since).
+ */
+type CardRow = {
   data_key_version: number;
   nonce: Buffer;
   ciphertext: Buffer;
   auth_tag: Buffer;
   cvc_supplied: boolean;
+  hold_recorded: boolean;
+} & SealedSecurityCodeColumns<'payment_code'> & SealedSecurityCodeColumns<'tokenization_code'>;
+
+export interface CardVaultOptions {
+  /** How long a held security code may wait for its authorization before the sweeper erases it (PCI DSS 3.3.1/3.3.2). */
+  securityCodeTtlMs: number;
 }
 
 /**
  * The vault's operations, whatever the transport: the only place card numbers are encrypted,
  * stored and decrypted. Every call names its caller; every detokenize is audited.
+ *
+ * Any number of vault replicas serve the same database: nothing a call needs lives in one
+ * process's memory. A card security code (sensitive authentication data) lives like this:
+ *  1. Tokenize (a new card) or HoldSecurityCode (a saved card, for one payment) seals it with
+ *     AES-256-GCM under the merchant's card data key (wrapped by the KEK), merchant, token and
+ *     payment bound in as associated data, and stores the ciphertext in the UNLOGGED table
+ *     vault.held_security_codes, with `expires_at` = now + `securityCodeTtlMs` (10 minutes):
+ *     PCI DSS v4.0 3.3.2, stored before authorization, encrypted with strong cryptography.
+ *  2. Detokenize for the payment's authorization opens it on whichever replica serves the call,
+ *     and only there, in memory, for the answer; it is never logged or written anywhere else.
+ *  3. ReleaseSecurityCode, sent by the gateway once the attempt's outcome is recorded, DELETEs it
+ *     (PCI DSS 3.3.1: not retained after authorization). A code nobody released is past its
+ *     expiry unusable at once, and deleted by the retention sweeper within its interval (1 minute);
+ *     destroying the card deletes it too (foreign key cascade).
  */
 export class CardVault {
   constructor(
     private readonly dataSource: DataSource,
     private readonly crypto: VaultCrypto,
     private readonly callers: CallerAuthenticator,
-    private readonly cvcs: CvcStore,
     private readonly detokenizeLimiter: CallerRateLimiter,
     private readonly logger: Logger,
-  ) {}
+    private readonly options: CardVaultOptions,
+  ) {
+    if (!(options.securityCodeTtlMs > 0)) throw new Error('invariant: securityCodeTtlMs is positive');
+  }
 
   /**
    * Stores a card. `use` decides retention: a payment's card is destroyed after the retention sweep's
@@ -97,24 +124,28 @@ export class CardVault {
     }
     const facts = validation.facts;
     const token = `tok_${randomBytes(16).toString('base64url')}`;
-    const [sealed, fingerprint] = await Promise.all([
+    const [sealed, fingerprint, code] = await Promise.all([
       this.crypto.seal(merchantId, token, { number, expMonth: facts.expMonth, expYear: facts.expYear }),
       this.crypto.fingerprint(merchantId, number),
+      this.crypto.sealSecurityCode(merchantId, token, codeGivenAtTokenization, card.cvc),
     ]);
     const stored = { token, brand: facts.brand, last4: facts.last4, bin: facts.bin, expMonth: facts.expMonth, expYear: facts.expYear, fingerprint };
-    if (!this.cvcs.put(token, card.cvc)) throw new VaultError('vault_busy', 'The vault cannot hold more card security codes right now; retry shortly.');
+    // One statement: the card and its security code are stored together or not at all.
     const inserted: unknown[] = await this.dataSource.query(
-      `INSERT INTO vault.cards (token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied, kind, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-       ON CONFLICT (merchant_id, request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING token`,
-      [token, merchantId, sealed.keyVersion, sealed.nonce, sealed.ciphertext, sealed.authTag, facts.brand, facts.last4, facts.bin, facts.expMonth, facts.expYear, fingerprint, true, use, requestId ?? null],
+      `WITH card AS (
+         INSERT INTO vault.cards (token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied, kind, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, true, $13, $14)
+         ON CONFLICT (merchant_id, request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING token)
+       INSERT INTO vault.held_security_codes (${heldSecurityCodeColumns})
+       SELECT token, '${codeGivenAtTokenization}', $2, $15, $16, $17, $18, now() + make_interval(secs => $19) FROM card RETURNING token`,
+      [token, merchantId, sealed.keyVersion, sealed.nonce, sealed.ciphertext, sealed.authTag, facts.brand, facts.last4, facts.bin, facts.expMonth, facts.expYear, fingerprint, use, requestId ?? null,
+        code.keyVersion, code.nonce, code.ciphertext, code.authTag, this.ttlSeconds],
     );
     if (inserted.length === 1) return stored;
     // An earlier (or concurrent) request with the same id stored the card first: answer its token.
-    this.cvcs.erase(token);
     const winner = await this.tokenizedFor(merchantId, requestId!);
     if (!winner) throw new Error('invariant: a conflicting tokenize request id names a stored card');
-    return this.retried(winner, stored, use, card.cvc);
+    return this.retried(merchantId, winner, stored, use, card.cvc);
   }
 
   private async tokenizedFor(merchantId: string, requestId: string): Promise<(CardFactsOfToken & { kind: CardUse; cvcSupplied: boolean }) | undefined> {
@@ -126,12 +157,19 @@ export class CardVault {
     return row && { token: row.token, brand: row.brand, last4: row.last4, bin: row.bin, expMonth: row.exp_month, expYear: row.exp_year, fingerprint: row.fingerprint, kind: row.kind, cvcSupplied: row.cvc_supplied };
   }
 
-  /** The answer to a retried tokenize: the first token, if the retry carries the same card; its security code held again if still wanted. */
-  private retried(earlier: CardFactsOfToken & { kind: CardUse; cvcSupplied: boolean }, retry: CardFactsOfToken, use: CardUse, cvc: string): CardFactsOfToken {
+  /** The answer to a retried tokenize: the first token, if the retry carries the same card; its security code held again if still wanted and no longer held. */
+  private async retried(merchantId: string, earlier: CardFactsOfToken & { kind: CardUse; cvcSupplied: boolean }, retry: CardFactsOfToken, use: CardUse, cvc: string): Promise<CardFactsOfToken> {
     const sameCard = earlier.fingerprint === retry.fingerprint && earlier.expMonth === retry.expMonth && earlier.expYear === retry.expYear && earlier.kind === use;
     if (!sameCard) throw new VaultError('invalid_request', 'This request id already stored another card.', 'request_id');
-    if (earlier.cvcSupplied && this.cvcs.peek(earlier.token) === undefined && !this.cvcs.put(earlier.token, cvc)) {
-      throw new VaultError('vault_busy', 'The vault cannot hold more card security codes right now; retry shortly.');
+    if (earlier.cvcSupplied) {
+      const code = await this.crypto.sealSecurityCode(merchantId, earlier.token, codeGivenAtTokenization, cvc);
+      await this.dataSource.query(
+        `INSERT INTO vault.held_security_codes (${heldSecurityCodeColumns}) VALUES ($1, '${codeGivenAtTokenization}', $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
+         ON CONFLICT (token, payment_id) DO UPDATE SET data_key_version = EXCLUDED.data_key_version, nonce = EXCLUDED.nonce, ciphertext = EXCLUDED.ciphertext,
+           auth_tag = EXCLUDED.auth_tag, expires_at = EXCLUDED.expires_at
+         WHERE vault.held_security_codes.expires_at <= now()`,
+        [earlier.token, merchantId, code.keyVersion, code.nonce, code.ciphertext, code.authTag, this.ttlSeconds],
+      );
     }
     const { kind: _kind, cvcSupplied: _cvcSupplied, ...facts } = earlier;
     return facts;
@@ -151,28 +189,35 @@ export class CardVault {
       await this.audit(callerName, request, 'refused_rate_limited');
       throw new VaultError('rate_limited', 'Too many detokenize calls from this caller; retry shortly.');
     }
-    // A token of another merchant is indistinguishable from a missing one.
+    // A token of another merchant is indistinguishable from a missing one. An expired code is as good as erased.
     const [row]: CardRow[] = await this.dataSource.query(
-      'SELECT data_key_version, nonce, ciphertext, auth_tag, cvc_supplied FROM vault.cards WHERE token = $1 AND merchant_id = $2',
-      [request.token, request.merchantId],
+      `SELECT c.data_key_version, c.nonce, c.ciphertext, c.auth_tag, c.cvc_supplied,
+              ${sealedSecurityCodeSelect('p', 'payment_code')}, ${sealedSecurityCodeSelect('t', 'tokenization_code')},
+              EXISTS (SELECT 1 FROM vault.security_code_holds h WHERE h.token = c.token AND h.payment_id = $3) AS hold_recorded
+       FROM vault.cards c
+       LEFT JOIN vault.held_security_codes p ON p.token = c.token AND p.payment_id = $3 AND p.expires_at > now()
+       LEFT JOIN vault.held_security_codes t ON t.token = c.token AND t.payment_id = '${codeGivenAtTokenization}' AND t.expires_at > now() AND c.cvc_supplied
+       WHERE c.token = $1 AND c.merchant_id = $2`,
+      [request.token, request.merchantId, request.paymentId ?? null],
     );
     if (!row) {
       await this.audit(callerName, request, 'not_found');
       throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
     }
     let card;
+    let cvc;
     try {
       card = await this.crypto.open(request.merchantId, request.token, { keyVersion: row.data_key_version, nonce: row.nonce, ciphertext: row.ciphertext, authTag: row.auth_tag });
+      cvc = await this.securityCodeFor(row, request);
     } catch (error) {
       if (!(error instanceof VaultCryptoError)) throw error;
       const unavailable = error.reason === 'key_unavailable';
       await this.audit(callerName, request, unavailable ? 'key_unavailable' : 'integrity_failure');
-      this.logger.error({ token: request.token, reason: error.message }, 'card record failed to open');
+      this.logger.error({ token: request.token, reason: error.message }, 'card record or its held security code failed to open');
       throw unavailable
         ? new VaultError('key_unavailable', 'The card record is sealed under a key version this vault no longer holds.')
         : new VaultError('integrity_failure', 'The card record could not be opened.');
     }
-    const cvc = await this.securityCodeFor(row.cvc_supplied, request);
     if (cvc === securityCodeLost) {
       await this.audit(callerName, request, 'cvc_expired');
       throw new VaultError('cvc_expired', 'The card security code is no longer held; ask the customer to enter it again.', 'token');
@@ -197,15 +242,16 @@ export class CardVault {
     this.authorize(caller, 'tokenize');
     const [, deleted]: [unknown[], number] = await this.dataSource.query("DELETE FROM vault.cards WHERE token = $1 AND merchant_id = $2 AND kind = 'saved'", [token, merchantId]);
     if (deleted === 0) throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
-    this.cvcs.erase(token);
-    // Codes held for its payments expire on their own; a deleted token is never detokenized again.
+    // Its held codes went with the card (ON DELETE CASCADE); the records that codes were held go too.
     await this.dataSource.query('DELETE FROM vault.security_code_holds WHERE token = $1', [token]);
   }
 
   /**
-   * Holds a security code given with a payment by saved card, in memory only, for that payment's
-   * authorization. The hold itself (never the code) is recorded, so a vault restart in between
-   * fails the authorization with `cvc_expired` instead of sending the card without its code.
+   * Holds a security code given with a payment by saved card, sealed (see the class comment), for
+   * that payment's authorization. The record that it was held outlives the code (hold retention),
+   * so a code lost before the authorization (expired, or a PostgreSQL crash emptied the unlogged
+   * table) fails it with `cvc_expired` instead of sending the card without its code. Keyed by
+   * payment: a retry seals the code again and refreshes its expiry.
    */
   async holdSecurityCode(caller: CallerCredential, hold: SecurityCodeHold): Promise<void> {
     this.authorize(caller, 'tokenize');
@@ -213,27 +259,33 @@ export class CardVault {
     if (!card) throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
     const check = validateSecurityCode(card.brand, hold.cvc);
     if (!check.ok) throw new VaultError('invalid_card', check.failure.message, check.failure.field, check.failure.code);
-    await this.dataSource.query('INSERT INTO vault.security_code_holds (token, payment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [hold.token, hold.paymentId]);
-    if (!this.cvcs.putForPayment(hold.token, hold.paymentId, hold.cvc)) throw new VaultError('vault_busy', 'The vault cannot hold more card security codes right now; retry shortly.');
+    const code = await this.crypto.sealSecurityCode(hold.merchantId, hold.token, hold.paymentId, hold.cvc);
+    await this.dataSource.query(
+      `WITH recorded AS (INSERT INTO vault.security_code_holds (token, payment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING)
+       INSERT INTO vault.held_security_codes (${heldSecurityCodeColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))
+       ON CONFLICT (token, payment_id) DO UPDATE SET data_key_version = EXCLUDED.data_key_version, nonce = EXCLUDED.nonce, ciphertext = EXCLUDED.ciphertext,
+         auth_tag = EXCLUDED.auth_tag, expires_at = EXCLUDED.expires_at`,
+      [hold.token, hold.paymentId, hold.merchantId, code.keyVersion, code.nonce, code.ciphertext, code.authTag, this.ttlSeconds],
+    );
   }
 
   /**
    * The authorization that needed the security code is recorded: erase it (PCI DSS 3.3.1), the one
-   * held for this payment and the one given at saving, and the record of the payment's hold. Only a
-   * code that was actually used puts the card on file; when it had expired (a vault restart), the
-   * next payment with the token fails `cvc_expired` too, until the customer gives the code again.
+   * held for this payment and the one given at tokenization, and the record of the payment's hold,
+   * in one statement. Only a code that was still held puts the card on file; when it had expired,
+   * the next payment with the token fails `cvc_expired` too, until the customer gives the code
+   * again. Idempotent: a repeated release finds nothing left to erase.
    */
   async releaseCvc(caller: CallerCredential, merchantId: string, token: string, paymentId?: string): Promise<void> {
     this.authorize(caller, 'detokenize');
-    const [owned]: { kind: CardUse }[] = await this.dataSource.query('SELECT kind FROM vault.cards WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
-    if (!owned) return;
-    const usedForPayment = paymentId !== undefined && this.cvcs.eraseForPayment(token, paymentId);
-    const usedFromSaving = this.cvcs.erase(token);
-    // Only a saved card can have a payment-time hold (HoldSecurityCode refuses a payment's card): one statement less per payment.
-    if (paymentId !== undefined && owned.kind === 'saved') {
-      await this.dataSource.query('DELETE FROM vault.security_code_holds WHERE token = $1 AND payment_id = $2', [token, paymentId]);
-    }
-    if (usedForPayment || usedFromSaving) await this.dataSource.query('UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2', [token, merchantId]);
+    // Only a saved card can have a payment-time hold record (HoldSecurityCode refuses a payment's card).
+    await this.dataSource.query(
+      `WITH owned AS (SELECT kind FROM vault.cards WHERE token = $1 AND merchant_id = $2),
+       erased AS (DELETE FROM vault.held_security_codes WHERE token = $1 AND payment_id IN ('${codeGivenAtTokenization}', $3) AND EXISTS (SELECT 1 FROM owned) RETURNING 1),
+       forgotten AS (DELETE FROM vault.security_code_holds WHERE token = $1 AND payment_id = $3 AND EXISTS (SELECT 1 FROM owned WHERE kind = 'saved'))
+       UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2 AND cvc_supplied AND EXISTS (SELECT 1 FROM erased)`,
+      [token, merchantId, paymentId ?? null],
+    );
   }
 
   /** The audit trail, newest first, by token or payment: for the `auditor` caller only. */
@@ -250,16 +302,21 @@ export class CardVault {
 
   /**
    * The security code a detokenize returns: the one held for this payment, else the one given when
-   * the card was saved (its first use); `securityCodeLost` when one was given but is no longer held
-   * (expired, or the vault restarted); undefined for a card on file.
+   * the card was tokenized (its first use); `securityCodeLost` when one was given but is no longer
+   * held (expired, or lost to a PostgreSQL crash); undefined for a card on file.
    */
-  private async securityCodeFor(cvcSupplied: boolean, request: DetokenizeRequest): Promise<string | undefined | typeof securityCodeLost> {
-    const heldForPayment = request.paymentId ? this.cvcs.peekForPayment(request.token, request.paymentId) : undefined;
-    if (heldForPayment !== undefined) return heldForPayment;
-    if (cvcSupplied) return this.cvcs.peek(request.token) ?? securityCodeLost;
-    if (!request.paymentId) return undefined;
-    const [hold] = await this.dataSource.query('SELECT 1 FROM vault.security_code_holds WHERE token = $1 AND payment_id = $2', [request.token, request.paymentId]);
-    return hold ? securityCodeLost : undefined;
+  private async securityCodeFor(row: CardRow, request: DetokenizeRequest): Promise<string | undefined | typeof securityCodeLost> {
+    const forPayment = sealedSecurityCodeOf(row, 'payment_code');
+    if (forPayment && request.paymentId) return this.crypto.openSecurityCode(request.merchantId, request.token, request.paymentId, forPayment);
+    if (row.cvc_supplied) {
+      const fromTokenization = sealedSecurityCodeOf(row, 'tokenization_code');
+      return fromTokenization ? this.crypto.openSecurityCode(request.merchantId, request.token, codeGivenAtTokenization, fromTokenization) : securityCodeLost;
+    }
+    return row.hold_recorded ? securityCodeLost : undefined;
+  }
+
+  private get ttlSeconds(): number {
+    return this.options.securityCodeTtlMs / 1000;
   }
 
   private authorize(caller: CallerCredential, permission: VaultPermission): void {

@@ -98,4 +98,31 @@ export const tokenizationMigrations = [
     'ALTER TABLE vault.cards ADD COLUMN request_id text',
     'CREATE UNIQUE INDEX cards_merchant_request_id ON vault.cards (merchant_id, request_id) WHERE request_id IS NOT NULL',
   ]),
+  sqlMigration('VaultHeldSecurityCodes1795795800000', [
+    // Security codes held until the authorization that needs them is recorded, so that any vault
+    // replica can serve it (PCI DSS v4.0 3.3.2: sensitive authentication data stored before
+    // authorization completes is encrypted with strong cryptography). Ciphertext only: AES-256-GCM
+    // under the merchant's card data key, merchant, token and payment bound in as associated data.
+    // `payment_id` is '' for the code given when the card was tokenized, else the payment it was
+    // held for (HoldSecurityCode, which refuses an empty id). The vault erases a row when the
+    // authorization is recorded (ReleaseSecurityCode), when its card is destroyed (the cascade),
+    // and the retention sweeper within a minute after `expires_at`.
+    // UNLOGGED: never written to the WAL, so never in WAL archives, streaming standbys or base
+    // backups (pg_basebackup skips unlogged data); a PostgreSQL crash empties it, and the payments
+    // whose code it held fail closed with cvc_expired (vault.cards.cvc_supplied and
+    // vault.security_code_holds still say a code was given).
+    `CREATE UNLOGGED TABLE vault.held_security_codes (
+       token text NOT NULL REFERENCES vault.cards (token) ON DELETE CASCADE,
+       payment_id text NOT NULL,
+       merchant_id text NOT NULL,
+       data_key_version integer NOT NULL,
+       nonce bytea NOT NULL,
+       ciphertext bytea NOT NULL,
+       auth_tag bytea NOT NULL,
+       expires_at timestamptz NOT NULL,
+       PRIMARY KEY (token, payment_id)
+     )`,
+    'CREATE INDEX held_security_codes_expires_at ON vault.held_security_codes (expires_at)',
+    'CREATE INDEX held_security_codes_merchant_data_key_version ON vault.held_security_codes (merchant_id, data_key_version)',
+  ]),
 ];

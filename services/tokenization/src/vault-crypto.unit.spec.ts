@@ -86,4 +86,23 @@ describe('VaultCrypto', () => {
     expect(await crypto.open('mer_a', 'tok_2', after)).toEqual(card);
     expect(await keys.addCardKeyVersion('mer_a', 1)).toBeNull();
   });
+
+  it('seals a held security code for one merchant, token and payment: it opens for them only, never as a card record', async () => {
+    const sealed = await crypto.sealSecurityCode('mer_a', 'tok_1', 'pay_1', '123');
+    await crypto.sealSecurityCode('mer_b', 'tok_2', 'pay_2', '123');
+    expect(sealed.ciphertext.equals(Buffer.from('123'))).toBe(false);
+    expect(await crypto.openSecurityCode('mer_a', 'tok_1', 'pay_1', sealed)).toBe('123');
+    for (const [merchantId, token, paymentId] of [['mer_b', 'tok_1', 'pay_1'], ['mer_a', 'tok_2', 'pay_1'], ['mer_a', 'tok_1', 'pay_2'], ['mer_a', 'tok_1', '']]) {
+      await expect(crypto.openSecurityCode(merchantId!, token!, paymentId!, sealed)).rejects.toMatchObject({ reason: 'integrity' });
+    }
+    await expect(crypto.open('mer_a', 'tok_1', sealed)).rejects.toMatchObject({ reason: 'integrity' });
+  });
+
+  it('re-seals a held security code under a newer card key version, which then opens it', async () => {
+    const sealed = await crypto.sealSecurityCode('mer_a', 'tok_1', 'pay_1', '4321');
+    await keys.addCardKeyVersion('mer_a', 1);
+    const resealed = await crypto.resealSecurityCode('mer_a', 'tok_1', 'pay_1', sealed, 2);
+    expect([sealed.keyVersion, resealed.keyVersion]).toEqual([1, 2]);
+    expect(await crypto.openSecurityCode('mer_a', 'tok_1', 'pay_1', resealed)).toBe('4321');
+  });
 });

@@ -67,7 +67,7 @@ async function main(argv: string[]): Promise<void> {
         return;
       case 'rotate-card-keys': {
         const result = await rotation.rotateCardKeys(values.merchant);
-        process.stdout.write(`done: ${result.newVersions} new card key version(s), ${result.reencrypted} record(s) re-encrypted\n`);
+        process.stdout.write(`done: ${result.newVersions} new card key version(s), ${result.reencrypted} record(s) and ${result.securityCodesReencrypted} held security code(s) re-encrypted\n`);
         return;
       }
       case 'retire':

@@ -7,7 +7,7 @@ import { tokenizationMigrations, vaultSchema } from './tokenization.migrations';
 
 const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/dirigen_test';
 const day = 24 * 3_600_000;
-const options = { paymentCardRetentionMs: 7 * day, holdRetentionMs: 31 * day, intervalMs: 60_000, batchSizeMax: 100, batchesPerRoundMax: 10 };
+const options = { paymentCardRetentionMs: 7 * day, holdRetentionMs: 31 * day, intervalMs: 60_000, securityCodeIntervalMs: 60_000, batchSizeMax: 100, batchesPerRoundMax: 10 };
 
 /** A card row as the vault stores it (the ciphertext is irrelevant to retention). */
 async function insertCard(token: string, kind: 'payment' | 'saved', ageDays: number): Promise<void> {

@@ -14,14 +14,21 @@ export interface RetentionOptions {
    */
   holdRetentionMs: number;
   intervalMs: number;
+  /** Expired security codes are erased this often, apart from the rest (see CardVault). */
+  securityCodeIntervalMs: number;
   /** Rows deleted per statement; a round repeats until a batch comes back short, or `batchesPerRoundMax`. */
   batchSizeMax: number;
   batchesPerRoundMax: number;
 }
 
-/** Destroys what the vault no longer needs, in bounded batches, on a timer. */
+/**
+ * Destroys what the vault no longer needs, in bounded batches, on a timer. Every replica runs it:
+ * each batch locks the rows it deletes with SKIP LOCKED, so replicas sweeping at once take
+ * disjoint batches instead of waiting on each other, and a row is deleted once whoever gets it.
+ */
 export class VaultRetentionSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
+  private securityCodeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -36,10 +43,22 @@ export class VaultRetentionSweeper implements OnApplicationBootstrap, OnModuleDe
       this.sweep().catch((error: unknown) => this.logger.warn({ err: error }, 'vault retention sweep failed; retried next round'));
     }, this.options.intervalMs);
     this.timer.unref();
+    this.securityCodeTimer = setInterval(() => {
+      this.sweepSecurityCodes().catch((error: unknown) => this.logger.warn({ err: error }, 'vault security code sweep failed; retried next round'));
+    }, this.options.securityCodeIntervalMs);
+    this.securityCodeTimer.unref();
   }
 
   onModuleDestroy(): void {
     clearInterval(this.timer);
+    clearInterval(this.securityCodeTimer);
+  }
+
+  /** One round of expired security codes, until none is left (or `batchesPerRoundMax`). */
+  async sweepSecurityCodes(): Promise<number> {
+    const securityCodes = await this.drain(() => this.sweepSecurityCodeBatch());
+    if (securityCodes > 0) this.logger.info({ securityCodes }, 'vault retention: erased expired security codes');
+    return securityCodes;
   }
 
   /** One round: expired payment cards, then expired hold records, each until none is left. */
@@ -64,7 +83,7 @@ export class VaultRetentionSweeper implements OnApplicationBootstrap, OnModuleDe
   async sweepPaymentCards(): Promise<number> {
     const [, deleted]: [unknown, number] = await this.dataSource.query(
       `DELETE FROM vault.cards WHERE token IN (
-         SELECT token FROM vault.cards WHERE kind = 'payment' AND created_at < now() - make_interval(secs => $1) LIMIT $2)`,
+         SELECT token FROM vault.cards WHERE kind = 'payment' AND created_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [this.options.paymentCardRetentionMs / 1000, this.options.batchSizeMax],
     );
     return deleted;
@@ -74,8 +93,18 @@ export class VaultRetentionSweeper implements OnApplicationBootstrap, OnModuleDe
   async sweepHolds(): Promise<number> {
     const [, deleted]: [unknown, number] = await this.dataSource.query(
       `DELETE FROM vault.security_code_holds WHERE (token, payment_id) IN (
-         SELECT token, payment_id FROM vault.security_code_holds WHERE held_at < now() - make_interval(secs => $1) LIMIT $2)`,
+         SELECT token, payment_id FROM vault.security_code_holds WHERE held_at < now() - make_interval(secs => $1) LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [this.options.holdRetentionMs / 1000, this.options.batchSizeMax],
+    );
+    return deleted;
+  }
+
+  /** Erases up to `batchSizeMax` security codes past their expiry (ciphertext, unusable since it expired). */
+  async sweepSecurityCodeBatch(): Promise<number> {
+    const [, deleted]: [unknown, number] = await this.dataSource.query(
+      `DELETE FROM vault.held_security_codes WHERE (token, payment_id) IN (
+         SELECT token, payment_id FROM vault.held_security_codes WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+      [this.options.batchSizeMax],
     );
     return deleted;
   }

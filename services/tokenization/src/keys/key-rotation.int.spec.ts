@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallerAuthenticator } from '../caller-auth';
 import { CallerRateLimiter } from '../caller-rate-limiter';
 import { CardVault } from '../card-vault';
-import { CvcStore } from '../cvc-store';
 import { tokenizationMigrations, vaultSchema } from '../tokenization.migrations';
 import { VaultCrypto } from '../vault-crypto';
 import { DataKeys } from './data-keys';
@@ -42,9 +41,9 @@ async function vaultWith(keys: DataKeys): Promise<CardVault> {
     dataSource,
     new VaultCrypto(keys),
     new CallerAuthenticator(`intake:${secrets.intake},gateway:${secrets.gateway}`, { certificateRequired: true }),
-    new CvcStore(60_000, 10_000),
     new CallerRateLimiter(new Map([['gateway', { ratePerSecond: 100_000, burst: 100_000 }]])),
     createLogger('rotation-int'),
+    { securityCodeTtlMs: 60_000 },
   );
 }
 
@@ -157,10 +156,36 @@ describe('vault key rotation', () => {
 
     await expect(rotationWith(await startedKeys()).retireCardKey(1, 'mer_crash')).rejects.toThrow(/still in use/);
     const resumed = await rotationWith(await startedKeys(), 5).rotateCardKeys('mer_crash');
-    expect(resumed).toEqual({ newVersions: 0, reencrypted: 20 });
+    expect(resumed).toEqual({ newVersions: 0, reencrypted: 20, securityCodesReencrypted: 0 });
     const versions: { version: number }[] = await dataSource.query("SELECT DISTINCT data_key_version AS version FROM vault.cards WHERE merchant_id = 'mer_crash'");
     expect(versions).toEqual([{ version: 2 }]);
     await expectAllOpen(await vaultWith(keysFor(sources)), 'mer_crash', saved);
+  });
+
+  it("re-encrypts the security codes held during a card key rotation, so retiring the old version strands no payment's code", async () => {
+    const vault = await vaultWith(keysFor(sources));
+    const merchantId = 'mer_held_rotation';
+    const { token } = await vault.tokenize(intake, merchantId, { number: cards[0]!, expMonth: 12, expYear: 2034, cvc: '123' }, 'saved');
+    await vault.holdSecurityCode(intake, { merchantId, token, paymentId: 'pay_rotation', cvc: '456' });
+    const result = await rotationWith(await startedKeys()).rotateCardKeys(merchantId);
+    expect(result).toEqual({ newVersions: 1, reencrypted: 1, securityCodesReencrypted: 2 });
+    expect(await rotationWith(await startedKeys()).retireCardKey(1, merchantId)).toBe(1);
+    const after = await vaultWith(keysFor(sources));
+    expect(await after.detokenize(gateway, { merchantId, token, purpose: 'authorization', paymentId: 'pay_rotation' })).toMatchObject({ cvc: '456' });
+    expect(await after.detokenize(gateway, { merchantId, token, purpose: 'authorization' })).toMatchObject({ cvc: '123' });
+  });
+
+  it('refuses to retire a card key version a held security code is still sealed under', async () => {
+    const vault = await vaultWith(keysFor(sources));
+    const merchantId = 'mer_held_retire';
+    const [card] = await tokenizeAll(vault, merchantId, 1);
+    const tool = await startedKeys();
+    await tool.addCardKeyVersion(merchantId, 1);
+    await rotationWith(tool).reencrypt(merchantId);
+    // Held under v1 by a vault that had not yet seen v2 (the settle window rotateCardKeys waits out).
+    await vault.holdSecurityCode(intake, { merchantId, token: card!.token, paymentId: 'pay_late', cvc: '456' });
+    await dataSource.query('UPDATE vault.held_security_codes SET data_key_version = 1 WHERE token = $1', [card!.token]);
+    await expect(rotationWith(tool).retireCardKey(1, merchantId)).rejects.toThrow(/still in use/);
   });
 
   it('fails closed on a record naming a key version that does not exist', async () => {

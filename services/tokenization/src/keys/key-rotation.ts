@@ -100,7 +100,7 @@ export class KeyRotation {
    * Gives each merchant (or one) a new card data key version and re-encrypts its records under it.
    * A merchant whose previous rotation is unfinished gets no new version: the rerun finishes it.
    */
-  async rotateCardKeys(merchantId?: string): Promise<{ newVersions: number; reencrypted: number }> {
+  async rotateCardKeys(merchantId?: string): Promise<{ newVersions: number; reencrypted: number; securityCodesReencrypted: number }> {
     const merchants: { merchant_id: string; version: number; behind: string }[] = await this.dataSource.query(
       `SELECT d.merchant_id, max(d.version) AS version,
               (SELECT count(*) FROM vault.cards c WHERE c.merchant_id = d.merchant_id AND c.data_key_version < max(d.version)) AS behind
@@ -121,7 +121,50 @@ export class KeyRotation {
       this.options.progress(`${newVersions} new card key version(s); waiting ${this.options.versionSettleMs} ms until every vault seals under them`);
       await (this.options.sleep ?? delay)(this.options.versionSettleMs);
     }
-    return { newVersions, reencrypted: await this.reencrypt(merchantId) };
+    const reencrypted = await this.reencrypt(merchantId);
+    return { newVersions, reencrypted, securityCodesReencrypted: await this.reencryptSecurityCodes(merchantId) };
+  }
+
+  /**
+   * Re-encrypts the security codes held right now (unexpired, minutes at most) that are not on their
+   * merchant's newest card key version, so that retiring the old version never strands a payment's
+   * code. A code held meanwhile is sealed under the newest version already (after `versionSettleMs`).
+   */
+  async reencryptSecurityCodes(merchantId?: string): Promise<number> {
+    let reencrypted = 0;
+    for (;;) {
+      const done = await this.dataSource.transaction(async (manager) => {
+        const rows: { token: string; payment_id: string; merchant_id: string; data_key_version: number; nonce: Buffer; ciphertext: Buffer; auth_tag: Buffer; target_version: number }[] = await manager.query(
+          `SELECT h.token, h.payment_id, h.merchant_id, h.data_key_version, h.nonce, h.ciphertext, h.auth_tag, newest.version AS target_version
+           FROM vault.held_security_codes h
+           JOIN LATERAL (SELECT max(d.version) AS version FROM vault.data_keys d WHERE d.merchant_id = h.merchant_id AND d.purpose = 'card' AND d.state = 'active') newest ON true
+           WHERE h.data_key_version < newest.version AND h.expires_at > now() AND ($1::text IS NULL OR h.merchant_id = $1)
+           LIMIT $2 FOR UPDATE OF h SKIP LOCKED`,
+          [merchantId ?? null, this.options.batchSizeMax],
+        );
+        for (const row of rows) {
+          const sealed = { keyVersion: row.data_key_version, nonce: row.nonce, ciphertext: row.ciphertext, authTag: row.auth_tag };
+          let resealed;
+          try {
+            resealed = await this.crypto.resealSecurityCode(row.merchant_id, row.token, row.payment_id, sealed, row.target_version);
+          } catch (error) {
+            if (!(error instanceof VaultCryptoError)) throw error;
+            // Unopenable (tampered?): useless to any payment, which fails cvc_expired without it; erased, so no batch selects it again.
+            await manager.query('DELETE FROM vault.held_security_codes WHERE token = $1 AND payment_id = $2', [row.token, row.payment_id]);
+            this.options.progress('a held security code failed to open and was erased');
+            continue;
+          }
+          await manager.query('UPDATE vault.held_security_codes SET data_key_version = $1, nonce = $2, ciphertext = $3, auth_tag = $4 WHERE token = $5 AND payment_id = $6', [
+            resealed.keyVersion, resealed.nonce, resealed.ciphertext, resealed.authTag, row.token, row.payment_id,
+          ]);
+        }
+        return rows.length;
+      });
+      if (done === 0) break;
+      reencrypted += done;
+      this.options.progress(`re-encrypted ${reencrypted} held security code(s)`);
+    }
+    return reencrypted;
   }
 
   /** Re-encrypts records not on their merchant's newest card key version, batch by batch. */
@@ -160,11 +203,12 @@ export class KeyRotation {
     if (updated === 0) throw new RetirementRefused(`key-encryption key v${version} is unknown or already retired`);
   }
 
-  /** Destroys card data key `version` of every merchant (or one) where no record uses it and it is not the current one. */
+  /** Destroys card data key `version` of every merchant (or one) where no record (nor held security code) uses it and it is not the current one. */
   async retireCardKey(version: number, merchantId?: string): Promise<number> {
     const inUse: { merchant_id: string; records: string; current: boolean }[] = await this.dataSource.query(
       `SELECT d.merchant_id,
-              (SELECT count(*) FROM vault.cards c WHERE c.merchant_id = d.merchant_id AND c.data_key_version = d.version) AS records,
+              (SELECT count(*) FROM vault.cards c WHERE c.merchant_id = d.merchant_id AND c.data_key_version = d.version)
+                + (SELECT count(*) FROM vault.held_security_codes h WHERE h.merchant_id = d.merchant_id AND h.data_key_version = d.version AND h.expires_at > now()) AS records,
               NOT EXISTS (SELECT 1 FROM vault.data_keys n WHERE n.merchant_id = d.merchant_id AND n.purpose = 'card' AND n.version > d.version AND n.state = 'active') AS current
        FROM vault.data_keys d WHERE d.purpose = 'card' AND d.version = $1 AND d.state = 'active' AND ($2::text IS NULL OR d.merchant_id = $2)`,
       [version, merchantId ?? null],

@@ -15,7 +15,8 @@ export const file_dirigen_vault_v1_vault: GenFile = /*@__PURE__*/
   fileDesc("ChxkaXJpZ2VuL3ZhdWx0L3YxL3ZhdWx0LnByb3RvEhBkaXJpZ2VuLnZhdWx0LnYxIlUKBENhcmQSDgoGbnVtYmVyGAEgASgJEhEKCWV4cF9tb250aBgCIAEoDRIQCghleHBfeWVhchgDIAEoDRIQCgNjdmMYBCABKAlIAIgBAUIGCgRfY3ZjIq8BCglDYXJkRmFjdHMSDQoFdG9rZW4YASABKAkSDQoFYnJhbmQYAiABKAkSDQoFbGFzdDQYAyABKAkSCwoDYmluGAQgASgJEhEKCWV4cF9tb250aBgFIAEoDRIQCghleHBfeWVhchgGIAEoDRITCgtmaW5nZXJwcmludBgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKIAQoPVG9rZW5pemVSZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEiQKBGNhcmQYAiABKAsyFi5kaXJpZ2VuLnZhdWx0LnYxLkNhcmQSJgoDdXNlGAMgASgOMhkuZGlyaWdlbi52YXVsdC52MS5DYXJkVXNlEhIKCnJlcXVlc3RfaWQYBCABKAkiQwoQVG9rZW5pemVSZXNwb25zZRIvCgpjYXJkX2ZhY3RzGAEgASgLMhsuZGlyaWdlbi52YXVsdC52MS5DYXJkRmFjdHMiOAoSTG9va3VwVG9rZW5SZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEg0KBXRva2VuGAIgASgJIkYKE0xvb2t1cFRva2VuUmVzcG9uc2USLwoKY2FyZF9mYWN0cxgBIAEoCzIbLmRpcmlnZW4udmF1bHQudjEuQ2FyZEZhY3RzIjgKEkRlbGV0ZVRva2VuUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCSIVChNEZWxldGVUb2tlblJlc3BvbnNlIlwKEURldG9rZW5pemVSZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEg0KBXRva2VuGAIgASgJEg8KB3B1cnBvc2UYAyABKAkSEgoKcGF5bWVudF9pZBgEIAEoCSI6ChJEZXRva2VuaXplUmVzcG9uc2USJAoEY2FyZBgBIAEoCzIWLmRpcmlnZW4udmF1bHQudjEuQ2FyZCJeChdIb2xkU2VjdXJpdHlDb2RlUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCRISCgpwYXltZW50X2lkGAMgASgJEgsKA2N2YxgEIAEoCSIaChhIb2xkU2VjdXJpdHlDb2RlUmVzcG9uc2UiVAoaUmVsZWFzZVNlY3VyaXR5Q29kZVJlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSDQoFdG9rZW4YAiABKAkSEgoKcGF5bWVudF9pZBgDIAEoCSIdChtSZWxlYXNlU2VjdXJpdHlDb2RlUmVzcG9uc2UiRQoRUXVlcnlBdWRpdFJlcXVlc3QSDQoFdG9rZW4YASABKAkSEgoKcGF5bWVudF9pZBgCIAEoCRINCgVsaW1pdBgDIAEoDSJDChJRdWVyeUF1ZGl0UmVzcG9uc2USLQoHZW50cmllcxgBIAMoCzIcLmRpcmlnZW4udmF1bHQudjEuQXVkaXRFbnRyeSKeAQoKQXVkaXRFbnRyeRIOCgZjYWxsZXIYASABKAkSEwoLbWVyY2hhbnRfaWQYAiABKAkSDQoFdG9rZW4YAyABKAkSDwoHcHVycG9zZRgEIAEoCRISCgpwYXltZW50X2lkGAUgASgJEg8KB291dGNvbWUYBiABKAkSJgoCYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKk0KB0NhcmRVc2USGAoUQ0FSRF9VU0VfVU5TUEVDSUZJRUQQABIUChBDQVJEX1VTRV9QQVlNRU5UEAESEgoOQ0FSRF9VU0VfU0FWRUQQAjKqBQoMVmF1bHRTZXJ2aWNlElEKCFRva2VuaXplEiEuZGlyaWdlbi52YXVsdC52MS5Ub2tlbml6ZVJlcXVlc3QaIi5kaXJpZ2VuLnZhdWx0LnYxLlRva2VuaXplUmVzcG9uc2USWgoLTG9va3VwVG9rZW4SJC5kaXJpZ2VuLnZhdWx0LnYxLkxvb2t1cFRva2VuUmVxdWVzdBolLmRpcmlnZW4udmF1bHQudjEuTG9va3VwVG9rZW5SZXNwb25zZRJaCgtEZWxldGVUb2tlbhIkLmRpcmlnZW4udmF1bHQudjEuRGVsZXRlVG9rZW5SZXF1ZXN0GiUuZGlyaWdlbi52YXVsdC52MS5EZWxldGVUb2tlblJlc3BvbnNlElcKCkRldG9rZW5pemUSIy5kaXJpZ2VuLnZhdWx0LnYxLkRldG9rZW5pemVSZXF1ZXN0GiQuZGlyaWdlbi52YXVsdC52MS5EZXRva2VuaXplUmVzcG9uc2USaQoQSG9sZFNlY3VyaXR5Q29kZRIpLmRpcmlnZW4udmF1bHQudjEuSG9sZFNlY3VyaXR5Q29kZVJlcXVlc3QaKi5kaXJpZ2VuLnZhdWx0LnYxLkhvbGRTZWN1cml0eUNvZGVSZXNwb25zZRJyChNSZWxlYXNlU2VjdXJpdHlDb2RlEiwuZGlyaWdlbi52YXVsdC52MS5SZWxlYXNlU2VjdXJpdHlDb2RlUmVxdWVzdBotLmRpcmlnZW4udmF1bHQudjEuUmVsZWFzZVNlY3VyaXR5Q29kZVJlc3BvbnNlElcKClF1ZXJ5QXVkaXQSIy5kaXJpZ2VuLnZhdWx0LnYxLlF1ZXJ5QXVkaXRSZXF1ZXN0GiQuZGlyaWdlbi52YXVsdC52MS5RdWVyeUF1ZGl0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
- * Raw card data: exists only on the wire between a caller and the vault, and in the vault's memory.
+ * Raw card data: exists only on the wire between a caller and the vault, and in the vault's memory
+ * while it serves the call (at rest inside the vault, encrypted only).
  *
  * @generated from message dirigen.vault.v1.Card
  */
@@ -135,6 +136,8 @@ export type TokenizeRequest = Message<"dirigen.vault.v1.TokenizeRequest"> & {
    * Optional (empty: none), at most 64 characters: the caller's idempotency for this card. The same
    * merchant and request id store the card once; a retry (say, after a lost answer) gets the same
    * token, and the same request id with another card is INVALID_ARGUMENT on field request_id.
+   * libs/vault-client sends one with every call (its own when the caller has none), so that its
+   * retry on another vault replica stores the card once.
    *
    * @generated from field: string request_id = 4;
    */
@@ -568,7 +571,8 @@ export const VaultService: GenService<{
     output: typeof DetokenizeResponseSchema;
   },
   /**
-   * Holds a security code in memory for one payment with a saved card, until released or expired.
+   * Holds a security code for one payment with a saved card, until released or expired (10 minutes),
+   * encrypted where every vault replica can read it. Keyed by payment: a retry holds it again.
    *
    * @generated from rpc dirigen.vault.v1.VaultService.HoldSecurityCode
    */
@@ -578,7 +582,7 @@ export const VaultService: GenService<{
     output: typeof HoldSecurityCodeResponseSchema;
   },
   /**
-   * The authorization that needed the security code is recorded: the vault erases it.
+   * The authorization that needed the security code is recorded: the vault erases it. Idempotent.
    *
    * @generated from rpc dirigen.vault.v1.VaultService.ReleaseSecurityCode
    */
