@@ -21,6 +21,7 @@ const kafkaPort = Number(process.env.TEST_KAFKA_PORT ?? 19092);
 const serverUrl = process.env.TEST_DATABASE_SERVER ?? 'postgres://postgres@127.0.0.1:5432';
 // `npm test -- unit int` runs just those stages; words after `--` filter test files (`npm test -- e2e -- operations`).
 // `e2e` is followed by `scan` (the card-data scan over what it left); `npm test -- scan` scans the last e2e run's data again.
+// `chaos` (last) is the short chaos drill on a platform of its own: kill -9 of each service, the broker and the database under load.
 const separator = process.argv.indexOf('--');
 const only = process.argv.slice(2, separator === -1 ? undefined : separator);
 const fileFilters = separator === -1 ? [] : process.argv.slice(separator + 1);
@@ -96,10 +97,10 @@ async function main() {
   }
   if (wants('unit')) vitest('unit');
   const scans = wants('e2e') || wants('scan');
-  if (!wants('int') && !scans) return finish();
+  if (!wants('int') && !scans && !wants('chaos')) return finish();
 
   // The platform runs from the build; the scan alone needs none.
-  const runsPlatform = wants('int') || wants('e2e');
+  const runsPlatform = wants('int') || wants('e2e') || wants('chaos');
   const built = !runsPlatform || timed('build', () => {
     try {
       buildProject();
@@ -109,7 +110,14 @@ async function main() {
     }
   });
   if (!built) return finish();
-  const broker = await startBroker({ fresh: runsPlatform });
+  if (wants('int') || scans) await testsOnTheBroker({ scans, fresh: wants('int') || wants('e2e') });
+  // The drill runs its own broker and PostgreSQL (it kills them), after the test broker is stopped.
+  if (wants('chaos')) step('chaos drill (short: kill -9 of each service, the broker and the database under load)', process.execPath, [join(repoRoot, 'scripts/chaos/run.mjs'), '--short', '--rate', '20']);
+  return finish();
+}
+
+async function testsOnTheBroker({ scans, fresh }) {
+  const broker = await startBroker({ fresh });
   let postgres;
   let brokerDeath;
   // Before each stage and at the end: a broker that died turns the run red, and later stages would only fail for it.
@@ -136,7 +144,6 @@ async function main() {
     await broker.stop(brokerStopGraceMs);
     await postgres?.stop();
   }
-  return finish();
 }
 
 function finish() {
