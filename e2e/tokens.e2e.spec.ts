@@ -70,9 +70,13 @@ describe('saved cards (POST /v1/tokens) and payments with a token', () => {
     expect((await api('/v1/payments', { body: tokenPayment(token.id) })).body.status).toBe('succeeded');
     const paid = await api('/v1/payments', { body: tokenPayment(token.id, '321') });
     expect(paid.body).toMatchObject({ status: 'succeeded', amount_captured: 1500, payment_method: { card: { last4: '4242' } } });
-    // The hold was recorded (never the code), and released once the gateway recorded the attempt.
-    await eventually(async () => ((await sql('SELECT 1 FROM vault.security_code_holds WHERE token = $1', [token.id])).length === 0 ? true : undefined));
-    const detokenized = await vaultAs('gateway').detokenize({ merchantId: platform.merchantId, token: token.id, paymentId: paid.body.id, purpose: 'probe' });
+    // The code was held sealed, and erased once the gateway recorded the attempt; the record that one was held stays.
+    await eventually(async () => ((await sql('SELECT 1 FROM vault.held_security_codes WHERE token = $1', [token.id])).length === 0 ? true : undefined));
+    expect(await sql('SELECT 1 FROM vault.security_code_holds WHERE token = $1 AND payment_id = $2', [token.id, paid.body.id])).toHaveLength(1);
+    // That payment's authorization again (a late duplicate) gets no card without its code; another payment gets the card on file.
+    const again = await vaultAs('gateway').detokenize({ merchantId: platform.merchantId, token: token.id, paymentId: paid.body.id, purpose: 'probe' });
+    expect(again).toMatchObject({ ok: false, code: 'cvc_expired' });
+    const detokenized = await vaultAs('gateway').detokenize({ merchantId: platform.merchantId, token: token.id, paymentId: 'pay_another', purpose: 'probe' });
     expect(detokenized.ok && Object.keys(detokenized.card).sort()).toEqual(['expMonth', 'expYear', 'number']);
     const [audit] = await sql("SELECT outcome FROM vault.detokenize_audit WHERE payment_id = $1 AND purpose = 'authorization'", [paid.body.id]);
     expect(audit).toEqual({ outcome: 'released' });

@@ -71,6 +71,7 @@ type CardRow = {
   ciphertext: Buffer;
   auth_tag: Buffer;
   cvc_supplied: boolean;
+  kind: CardUse;
   hold_recorded: boolean;
 } & SealedSecurityCodeColumns<'payment_code'> & SealedSecurityCodeColumns<'tokenization_code'>;
 
@@ -191,7 +192,7 @@ export class CardVault {
     }
     // A token of another merchant is indistinguishable from a missing one. An expired code is as good as erased.
     const [row]: CardRow[] = await this.dataSource.query(
-      `SELECT c.data_key_version, c.nonce, c.ciphertext, c.auth_tag, c.cvc_supplied,
+      `SELECT c.data_key_version, c.nonce, c.ciphertext, c.auth_tag, c.cvc_supplied, c.kind,
               ${sealedSecurityCodeSelect('p', 'payment_code')}, ${sealedSecurityCodeSelect('t', 'tokenization_code')},
               EXISTS (SELECT 1 FROM vault.security_code_holds h WHERE h.token = c.token AND h.payment_id = $3) AS hold_recorded
        FROM vault.cards c
@@ -271,18 +272,18 @@ export class CardVault {
 
   /**
    * The authorization that needed the security code is recorded: erase it (PCI DSS 3.3.1), the one
-   * held for this payment and the one given at tokenization, and the record of the payment's hold,
-   * in one statement. Only a code that was still held puts the card on file; when it had expired,
-   * the next payment with the token fails `cvc_expired` too, until the customer gives the code
-   * again. Idempotent: a repeated release finds nothing left to erase.
+   * held for this payment and the one given at tokenization, in one statement. Only a code that was
+   * still held puts a saved card on file; when it had expired, the next payment with the token fails
+   * `cvc_expired` too, until the customer gives the code again. The record that a code was held for
+   * the payment stays (hold retention): a late duplicate of the same authorization (a gateway replica
+   * that took the event over while another finished it) then gets `cvc_expired`, never the card
+   * without its code — which would send the PSP the same attempt id with another body. Idempotent.
    */
   async releaseCvc(caller: CallerCredential, merchantId: string, token: string, paymentId?: string): Promise<void> {
     this.authorize(caller, 'detokenize');
-    // Only a saved card can have a payment-time hold record (HoldSecurityCode refuses a payment's card).
     await this.dataSource.query(
       `WITH owned AS (SELECT kind FROM vault.cards WHERE token = $1 AND merchant_id = $2),
-       erased AS (DELETE FROM vault.held_security_codes WHERE token = $1 AND payment_id IN ('${codeGivenAtTokenization}', $3) AND EXISTS (SELECT 1 FROM owned) RETURNING 1),
-       forgotten AS (DELETE FROM vault.security_code_holds WHERE token = $1 AND payment_id = $3 AND EXISTS (SELECT 1 FROM owned WHERE kind = 'saved'))
+       erased AS (DELETE FROM vault.held_security_codes WHERE token = $1 AND payment_id IN ('${codeGivenAtTokenization}', $3) AND EXISTS (SELECT 1 FROM owned) RETURNING 1)
        UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2 AND cvc_supplied AND EXISTS (SELECT 1 FROM erased)`,
       [token, merchantId, paymentId ?? null],
     );
@@ -303,7 +304,8 @@ export class CardVault {
   /**
    * The security code a detokenize returns: the one held for this payment, else the one given when
    * the card was tokenized (its first use); `securityCodeLost` when one was given but is no longer
-   * held (expired, or lost to a PostgreSQL crash); undefined for a card on file.
+   * held (expired, released after the attempt was recorded, or lost to a PostgreSQL crash); undefined
+   * for a saved card on file. A payment's card is never on file: without its code it is lost.
    */
   private async securityCodeFor(row: CardRow, request: DetokenizeRequest): Promise<string | undefined | typeof securityCodeLost> {
     const forPayment = sealedSecurityCodeOf(row, 'payment_code');
@@ -312,7 +314,7 @@ export class CardVault {
       const fromTokenization = sealedSecurityCodeOf(row, 'tokenization_code');
       return fromTokenization ? this.crypto.openSecurityCode(request.merchantId, request.token, codeGivenAtTokenization, fromTokenization) : securityCodeLost;
     }
-    return row.hold_recorded ? securityCodeLost : undefined;
+    return row.hold_recorded || row.kind === 'payment' ? securityCodeLost : undefined;
   }
 
   private get ttlSeconds(): number {

@@ -27,7 +27,7 @@ const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${databaseNam
 const secrets = { intake: 'intake-secret-for-held-codes-test', gateway: 'gateway-secret-for-held-codes-test' };
 const intake = { name: 'intake', secret: secrets.intake, certificateName: 'intake' };
 const gateway = { name: 'gateway', secret: secrets.gateway, certificateName: 'gateway' };
-const visa = { number: '4242424242424242', expMonth: 12, expYear: 2034, cvc: '123' };
+const visa = { number: '4242424242424242', expMonth: 12, expYear: new Date().getUTCFullYear() + 8, cvc: '123' };
 const sweeperOptions = { paymentCardRetentionMs: 7 * 86_400_000, holdRetentionMs: 31 * 86_400_000, intervalMs: 60_000, securityCodeIntervalMs: 60_000, batchSizeMax: 100, batchesPerRoundMax: 10 };
 
 let kekFile: string;
@@ -117,7 +117,7 @@ describe('a security code held by one vault replica', () => {
     expect(await heldRows(token)).toHaveLength(1);
   });
 
-  it('is erased, on any replica, once the authorization is recorded, and the card is then on file', async () => {
+  it('is erased, on any replica, once the authorization is recorded; that payment never gets the card without it, the next ones get it on file', async () => {
     const [a, b] = [await replica(), await replica()];
     const merchantId = newMerchant();
     const { token } = await a.vault.tokenize(intake, merchantId, visa, 'saved');
@@ -125,11 +125,22 @@ describe('a security code held by one vault replica', () => {
     expect((await heldRows(token)).map((row) => row.payment_id)).toEqual(['', 'pay_1']);
     await b.vault.releaseCvc(gateway, merchantId, token, 'pay_1');
     expect(await heldRows(token)).toEqual([]);
-    expect(await a.vault.detokenize(gateway, { merchantId, token, purpose: 'authorization', paymentId: 'pay_1' })).toEqual({ number: visa.number, expMonth: 12, expYear: 2034 });
+    // A late duplicate of pay_1's authorization would send the PSP the same attempt with another body.
+    await expect(a.vault.detokenize(gateway, { merchantId, token, purpose: 'authorization', paymentId: 'pay_1' })).rejects.toMatchObject({ code: 'cvc_expired' });
+    expect(await a.vault.detokenize(gateway, { merchantId, token, purpose: 'authorization', paymentId: 'pay_2' })).toEqual({ number: visa.number, expMonth: 12, expYear: visa.expYear });
     const [{ cvc_supplied: cvcSupplied }]: { cvc_supplied: boolean }[] = await b.dataSource.query('SELECT cvc_supplied FROM vault.cards WHERE token = $1', [token]);
     expect(cvcSupplied).toBe(false);
     // A repeated release (the gateway's retry) finds nothing left to erase.
     await b.vault.releaseCvc(gateway, merchantId, token, 'pay_1');
+  });
+
+  it("never hands out a payment's card without its code: released (a late duplicate of the authorization) it is cvc_expired", async () => {
+    const [a, b] = [await replica(), await replica()];
+    const merchantId = newMerchant();
+    const { token } = await a.vault.tokenize(intake, merchantId, visa, 'payment');
+    expect(await b.vault.detokenize(gateway, { merchantId, token, purpose: 'authorization', paymentId: 'pay_1' })).toEqual({ number: visa.number, expMonth: 12, expYear: visa.expYear, cvc: visa.cvc });
+    await a.vault.releaseCvc(gateway, merchantId, token, 'pay_1');
+    await expect(b.vault.detokenize(gateway, { merchantId, token, purpose: 'authorization', paymentId: 'pay_1' })).rejects.toMatchObject({ code: 'cvc_expired' });
   });
 
   it('is erased with its card when the merchant deletes the token', async () => {
