@@ -54,6 +54,12 @@ export interface PaymentConnector {
   readonly capabilities: ConnectorCapabilities;
   authorize(request: AuthorizeRequest): Promise<AttemptResult>;
   retrieve(pspReference: string): Promise<AttemptResult>;
+  /**
+   * Status inquiry by our own reference: the outcome of the attempt `attemptId` if the PSP has it,
+   * undefined when it never saw it (so no charge happened). For when the attempt cannot simply be
+   * repeated, e.g. its card security code is gone.
+   */
+  findAttempt(attemptId: string): Promise<AttemptResult | undefined>;
 }
 
 /** Routing and failover decide on these codes, never on message strings. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { context, SpanKind, trace } from '@opentelemetry/api';
-import { ConnectorError, type PaymentConnector } from '@dirigen/connectors';
+import { ConnectorError, type AttemptResult, type PaymentConnector } from '@dirigen/connectors';
 import type { AttemptOutcome } from '@dirigen/payments';
 import type { ProcessedItem } from '@dirigen/service-kit';
 import type { VaultClient } from '@dirigen/vault-client';
@@ -69,6 +69,15 @@ export class AuthorizationRunner {
         if (!card) throw new ConnectorError('unsupported', connector.name, `payment method ${payment.request.paymentMethod.type} is not supported yet`);
         const detokenized = await this.vault.detokenize({ merchantId: payment.merchantId, token: card.token, paymentId: payment.id, purpose: 'authorization' });
         if (!detokenized.ok) {
+          // The code is gone, but this attempt may already have reached the PSP (a replica that died after
+          // the PSP answered, the code then lost with a PostgreSQL crash or released by the replica that
+          // finished it): ask the PSP for the attempt before failing the payment, so a charge is never
+          // recorded as a decline. Repeating the call without the code would be another request body.
+          const earlier = detokenized.code === 'cvc_expired' ? await connector.findAttempt(attemptId) : undefined;
+          if (earlier) {
+            span.setAttribute('dirigen.attempt_found_by_inquiry', true);
+            return toAttemptOutcome(attemptId, connector.name, earlier);
+          }
           return { attemptId, connector: connector.name, status: 'failed', failureCode: detokenized.code, failureMessage: detokenized.message, failureKind: 'hard_decline', latencyMs: elapsed(startedAt) };
         }
         const result = await connector.authorize({
@@ -82,16 +91,7 @@ export class AuthorizationRunner {
           metadata: payment.request.metadata,
         });
         span.setAttribute('dirigen.attempt_status', result.status);
-        return {
-          attemptId,
-          connector: connector.name,
-          status: result.status,
-          latencyMs: Math.round(result.pspLatencyMs),
-          ...(result.pspReference ? { pspReference: result.pspReference } : {}),
-          ...(result.failureCode ? { failureCode: result.failureCode } : {}),
-          ...(result.failureMessage ? { failureMessage: result.failureMessage } : {}),
-          ...(result.failureKind ? { failureKind: result.failureKind } : {}),
-        };
+        return toAttemptOutcome(attemptId, connector.name, result);
       } catch (error) {
         if (!(error instanceof ConnectorError)) throw error;
         return { attemptId, connector: connector.name, status: 'failed', failureCode: `connector_${error.code}`, failureMessage: error.message, failureKind: error.code === 'authentication' ? 'authentication' : 'invalid_request', latencyMs: elapsed(startedAt) };
@@ -100,6 +100,20 @@ export class AuthorizationRunner {
       }
     });
   }
+}
+
+/** A connector's result as the attempt outcome the domain records. */
+function toAttemptOutcome(attemptId: string, connector: string, result: AttemptResult): AttemptOutcome {
+  return {
+    attemptId,
+    connector,
+    status: result.status,
+    latencyMs: Math.round(result.pspLatencyMs),
+    ...(result.pspReference ? { pspReference: result.pspReference } : {}),
+    ...(result.failureCode ? { failureCode: result.failureCode } : {}),
+    ...(result.failureMessage ? { failureMessage: result.failureMessage } : {}),
+    ...(result.failureKind ? { failureKind: result.failureKind } : {}),
+  };
 }
 
 function elapsed(startedAt: number): number {

@@ -9,14 +9,22 @@ import { attemptIdFor, AuthorizationRunner, type GatewayVault } from './authoriz
 
 // The gateway's authorization decisions, without I/O: a connector and a vault in memory.
 
-const visa = { number: '4242424242424242', expMonth: 12, expYear: 2034, cvc: '123' };
+const visa = { number: '4242424242424242', expMonth: 12, expYear: 2034, cvc: '123' }; // never checked against a clock here
 
 /** A connector that answers what the test says and remembers every request. */
 class RecordingConnector implements PaymentConnector {
   readonly name = 'stripe';
   readonly capabilities = { methods: ['card'], currencies: [], manualCapture: true };
   readonly requests: AuthorizeRequest[] = [];
-  constructor(private readonly answer: (request: AuthorizeRequest) => AttemptResult) {}
+  readonly inquiries: string[] = [];
+  constructor(
+    private readonly answer: (request: AuthorizeRequest) => AttemptResult,
+    private readonly earlierAttempts = new Map<string, AttemptResult>(),
+  ) {}
+  async findAttempt(attemptId: string): Promise<AttemptResult | undefined> {
+    this.inquiries.push(attemptId);
+    return this.earlierAttempts.get(attemptId);
+  }
   async authorize(request: AuthorizeRequest): Promise<AttemptResult> {
     this.requests.push(request);
     return this.answer(request);
@@ -84,10 +92,21 @@ describe('gateway: authorizing a routed payment', () => {
     expect(await authorizeOne(connector, holdsVisa())).toMatchObject({ status: 'unknown', failureKind: 'unknown_outcome', failureCode: 'psp_timeout' });
   });
 
-  it('fails the attempt with cvc_expired, without calling the PSP, when the vault lost the security code', async () => {
+  it('fails the attempt with cvc_expired, without an authorization, when the vault lost the security code and the PSP never saw the attempt', async () => {
     const connector = new RecordingConnector(() => ({ status: 'captured', pspLatencyMs: 1 }));
     const vault = new MemoryVault(async () => ({ ok: false, code: 'cvc_expired', message: 'The card security code expired before authorization; the customer must enter it again.' }));
-    expect(await authorizeOne(connector, vault)).toMatchObject({ status: 'failed', failureCode: 'cvc_expired', failureKind: 'hard_decline', connector: 'stripe' });
+    const item = routedItem();
+    expect(await authorizeOne(connector, vault, item)).toMatchObject({ status: 'failed', failureCode: 'cvc_expired', failureKind: 'hard_decline', connector: 'stripe' });
+    expect(connector.requests).toEqual([]);
+    expect(connector.inquiries).toEqual([attemptIdFor(item.meta.eventId, 0)]);
+  });
+
+  it('records the charge the PSP already made when the security code is gone: a lost code never turns a charge into a decline', async () => {
+    const item = routedItem();
+    const attemptId = attemptIdFor(item.meta.eventId, 0);
+    const connector = new RecordingConnector(() => ({ status: 'captured', pspLatencyMs: 1 }), new Map([[attemptId, { status: 'captured', pspReference: 'pi_earlier', pspLatencyMs: 8 }]]));
+    const vault = new MemoryVault(async () => ({ ok: false, code: 'cvc_expired', message: 'gone' }));
+    expect(await authorizeOne(connector, vault, item)).toEqual({ attemptId, connector: 'stripe', status: 'captured', pspReference: 'pi_earlier', latencyMs: 8 });
     expect(connector.requests).toEqual([]);
   });
 
@@ -96,6 +115,7 @@ describe('gateway: authorizing a routed payment', () => {
     const vault = new MemoryVault(async () => ({ ok: false, code: 'token_not_found', message: 'The card token does not exist for this merchant.' }));
     expect(await authorizeOne(connector, vault)).toMatchObject({ status: 'failed', failureCode: 'token_not_found', failureKind: 'hard_decline' });
     expect(connector.requests).toEqual([]);
+    expect(connector.inquiries).toEqual([]);
   });
 
   it('throws when the vault is unavailable, so the event is retried instead of the payment failing', async () => {

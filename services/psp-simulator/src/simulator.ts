@@ -157,6 +157,7 @@ class StripeSimulator {
       const action = parts[4];
       if (!id && method === 'POST') return this.intents.create(params, origin);
       if (!id && method === 'GET') return this.intents.list(params);
+      if (id === 'search' && action === undefined && method === 'GET') return this.intents.search(params);
       if (id && action === undefined && method === 'GET') return this.intents.retrieve(id);
       if (id && method === 'POST') {
         if (action === 'confirm') return this.intents.confirm(id, params, origin);

@@ -146,6 +146,28 @@ export class StripePaymentIntents {
     return { statusCode: 200, bodyText };
   }
 
+  /**
+   * Stripe's Search API, for the one query the orchestrator makes: `metadata['key']:'value'` (single
+   * or double quotes), newest first, `limit` 1..100. Stripe's own search lags writes by up to a minute;
+   * the simulator's does not (a staging drill can add latency, not lag).
+   */
+  search(query: URLSearchParams): SimulatedResponse {
+    const text = query.get('query');
+    if (text === null) return missingParam('query');
+    const clause = /^\s*metadata\[(['"])([^'"]{1,40})\1\]\s*:\s*(['"])([^'"]{0,500})\3\s*$/.exec(text);
+    if (!clause) return invalidRequest(`The simulator searches by one metadata clause (metadata['key']:'value'); got: ${text.slice(0, 80)}`, 'query');
+    const [, , key, , value] = clause;
+    const limit = parseAmount(query.get('limit') ?? String(listLimitDefault));
+    if (limit === undefined || limit < 1 || limit > listLimitMax) return invalidRequest(`Invalid limit: must be an integer from 1 to ${listLimitMax}.`, 'limit');
+    const found: string[] = [];
+    for (const [, record] of [...this.intents.entriesInOrder()].reverse()) {
+      if (found.length === limit) break;
+      // The raw JSON first: parsing every intent would cost a drill with 100k records a second.
+      if (record.json.includes(value!) && load(record).metadata[key!] === value) found.push(record.json);
+    }
+    return { statusCode: 200, bodyText: `{"object":"search_result","data":[${found.join(',')}],"has_more":false,"next_page":null,"url":"/v1/payment_intents/search"}` };
+  }
+
   retrieve(id: string): SimulatedResponse {
     const record = this.intents.get(id);
     return record ? { statusCode: 200, bodyText: record.json } : noSuchPaymentIntent(id);

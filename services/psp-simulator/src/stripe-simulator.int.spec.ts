@@ -231,3 +231,27 @@ describe('listing PaymentIntents (GET /v1/payment_intents)', () => {
     expect((await list('starting_after=pi_nope')).status).toBe(404);
   });
 });
+
+describe('status inquiry by our own reference (GET /v1/payment_intents/search)', () => {
+  it("finds an attempt's PaymentIntent by its dirigen_attempt_id, through the connector, and finds none for an attempt never sent", async () => {
+    const request = authorizeRequest('4242424242424242');
+    const authorized = await stripe.authorize(request);
+    expect(authorized.status).toBe('captured');
+    const found = await stripe.findAttempt(request.attemptId);
+    expect(found).toMatchObject({ status: 'captured', pspReference: authorized.pspReference });
+    expect(await stripe.findAttempt('att_never_sent_here')).toBeUndefined();
+    const declined = authorizeRequest('4000000000000002');
+    await stripe.authorize(declined);
+    expect(await stripe.findAttempt(declined.attemptId)).toMatchObject({ status: 'declined', failureCode: 'card_declined' });
+  });
+
+  it('refuses a query it cannot answer, in Stripe\'s error shape', async () => {
+    const response = await fetch(`${baseUrl}/v1/payment_intents/search?query=${encodeURIComponent("amount>100")}`, { headers: { authorization: 'Bearer sk_test_dirigen_int' } });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+  });
+
+  it('refuses an attempt id that could change the query, before any request', async () => {
+    await expect(stripe.findAttempt("att_x' OR metadata['a']:'b")).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+});

@@ -1,6 +1,6 @@
 import { ConnectorError, type AttemptResult, type AuthorizeRequest, type ConnectorCapabilities, type PaymentConnector } from '../connector';
 import { HttpClient, HttpTransportError, type HttpRequest } from '../http-client';
-import { stripeConnectorName, stripeResponseToAttemptResult, toPaymentIntentCreateForm, transportErrorToAttemptResult } from './stripe.transformers';
+import { stripeConnectorName, stripeResponseToAttemptResult, stripeSearchResponseToAttemptResult, toPaymentIntentCreateForm, transportErrorToAttemptResult } from './stripe.transformers';
 
 /** The API version the transformers were written against; pinned so Stripe never changes shapes under us. */
 export const stripeApiVersion = '2026-10-28.endive';
@@ -15,6 +15,8 @@ export interface StripeConnectorOptions {
   maxSockets?: number;
 }
 
+/** Attempt ids only: the id goes into a search query, so no quote or operator may pass. */
+const attemptIdPattern = /^att_[A-Za-z0-9_-]{1,200}$/;
 /** PaymentIntent ids only: the id goes into a URL path, so nothing else may pass. */
 const paymentIntentIdPattern = /^pi_[A-Za-z0-9_]{1,200}$/;
 
@@ -55,6 +57,24 @@ export class StripeConnector implements PaymentConnector {
       throw new ConnectorError('invalid_request', stripeConnectorName, 'retrieve needs a PaymentIntent id (pi_...)');
     }
     return this.exchange({ method: 'GET', path: `/v1/payment_intents/${pspReference}`, headers: this.headers() });
+  }
+
+  /**
+   * Stripe's Search API over the metadata every attempt carries (`dirigen_attempt_id`). Stripe
+   * documents search as eventually consistent (usually within a minute): an attempt made seconds
+   * ago may not show yet, so a miss right after a crash is not proof of no charge against the real
+   * Stripe — the failover work replaces this with a PaymentIntent created before it is confirmed.
+   */
+  async findAttempt(attemptId: string): Promise<AttemptResult | undefined> {
+    if (!attemptIdPattern.test(attemptId)) throw new ConnectorError('invalid_request', stripeConnectorName, 'findAttempt needs an attempt id (att_...)');
+    const query = new URLSearchParams({ query: `metadata['dirigen_attempt_id']:'${attemptId}'`, limit: '1' });
+    try {
+      const response = await this.http.send({ method: 'GET', path: `/v1/payment_intents/search?${query}`, headers: this.headers() });
+      return stripeSearchResponseToAttemptResult(response);
+    } catch (error) {
+      if (error instanceof HttpTransportError) return transportErrorToAttemptResult(error);
+      throw error;
+    }
   }
 
   /** Releases pooled sockets (tests, shutdown). */

@@ -168,6 +168,21 @@ export function stripeResponseToAttemptResult(response: { status: number; bodyTe
   return { ...stripeResponseToOutcome(response.status, parseJson(response.bodyText)), pspLatencyMs: response.latencyMs };
 }
 
+/**
+ * A PaymentIntent search for one attempt: its outcome when found, undefined when Stripe has none.
+ * Anything but a search result is answered as the same call's error would be (unknown, never "none").
+ */
+export function stripeSearchResponseToAttemptResult(response: { status: number; bodyText: string; latencyMs: number }): AttemptResult | undefined {
+  const body = parseJson(response.bodyText) as { object?: unknown; data?: unknown } | undefined;
+  if (response.status === 200 && body?.object === 'search_result' && Array.isArray(body.data)) {
+    const [first] = body.data as unknown[];
+    if (first === undefined) return undefined;
+    if (isPaymentIntent(first)) return { ...paymentIntentToOutcome(first), pspLatencyMs: response.latencyMs };
+  }
+  if (response.status === 200) return { ...unknownOutcome(undefined, 'unexpected_response', 'Stripe answered a search without a search result.'), pspLatencyMs: response.latencyMs };
+  return stripeResponseToAttemptResult(response);
+}
+
 function stripeResponseToOutcome(httpStatus: number, body: unknown): Outcome {
   if (httpStatus === 401 || httpStatus === 403) {
     throw new ConnectorError('authentication', stripeConnectorName, `Stripe refused the credentials (HTTP ${httpStatus})`);
