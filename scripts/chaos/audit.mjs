@@ -69,11 +69,14 @@ export async function simulatorStats(simulatorUrl) {
  * The round's verdict from what the merchant saw (`tally`), the payments' final states and the
  * PSP's charges. Every figure the drill prints comes from here.
  */
-export function judge({ tally, payments, finalAt, charges, statsBefore, statsAfter }) {
+export function judge({ tally, payments, finalAt, charges, statsBefore, statsAfter, databaseKilled }) {
   const statuses = [...payments.values()];
   const succeededIds = new Set([...payments].filter(([, payment]) => payment.status === 'succeeded' || payment.status === 'requires_capture').map(([id]) => id));
   const chargeCount = [...charges.values()].reduce((sum, intents) => sum + intents.length, 0);
   const failures = statuses.filter((payment) => payment.status === 'failed').map((payment) => payment.failureCode ?? 'unknown');
+  // A held security code lives in an UNLOGGED table (never in the WAL: PCI DSS 3.3.1), so a PostgreSQL crash
+  // loses the codes of payments not yet authorized; they fail closed with cvc_expired. Expected then, and only then.
+  const codesLostWithDatabase = databaseKilled ? failures.filter((code) => code === 'cvc_expired').length : 0;
   const figures = {
     started: tally.started,
     accepted: tally.accepted.length,
@@ -81,6 +84,7 @@ export function judge({ tally, payments, finalAt, charges, statsBefore, statsAft
     refused4xx: tally.answered4xx,
     final: statuses.filter((payment) => finalStatuses.has(payment.status)).length,
     succeeded: succeededIds.size,
+    codesLostWithDatabase,
     failureCodes: countBy(failures),
     pspCharges: chargeCount,
     pspApprovedDelta: statsAfter.authorizations.approved - statsBefore.authorizations.approved,
@@ -101,7 +105,8 @@ export function judge({ tally, payments, finalAt, charges, statsBefore, statsAft
   if (figures.notAccepted > 0) problems.push(`${figures.notAccepted} payments never accepted within the retry window`);
   if (figures.refused4xx > 0) problems.push(`${figures.refused4xx} valid payments refused with a 4xx`);
   if (!figures.allFinal) problems.push(`${figures.accepted - figures.final} accepted payments not final in time`);
-  if (figures.succeeded !== figures.accepted) problems.push(`${figures.accepted - figures.succeeded} accepted payments did not succeed (${JSON.stringify(figures.failureCodes)})`);
+  const unexplained = figures.accepted - figures.succeeded - codesLostWithDatabase;
+  if (unexplained !== 0) problems.push(`${unexplained} accepted payments did not succeed (${JSON.stringify(figures.failureCodes)})`);
   if (figures.idempotencyConflicts !== 0) problems.push(`${figures.idempotencyConflicts} PSP idempotency conflicts (parameters that differed, so far: ${JSON.stringify(figures.conflictParameters)})`);
   if (figures.paymentsChargedTwice !== 0) problems.push(`${figures.paymentsChargedTwice} payments charged more than once`);
   if (figures.chargesWithoutSuccess !== 0) problems.push(`${figures.chargesWithoutSuccess} PSP charges without a succeeded payment`);

@@ -6,6 +6,7 @@ const columns = [
   ['accepted', (row) => row.accepted],
   ['final', (row) => row.final],
   ['succeeded', (row) => row.succeeded],
+  ['code lost with DB', (row) => row.codesLostWithDatabase],
   ['PSP auths', (row) => row.pspCharges],
   ['conflicts', (row) => row.idempotencyConflicts],
   ['replays', (row) => row.idempotentReplays],
@@ -19,7 +20,7 @@ const columns = [
   ['result', (row) => (row.failedRounds === 0 ? 'ok' : `FAILED ${row.failedRounds}`)],
 ];
 
-const summed = ['accepted', 'final', 'succeeded', 'pspCharges', 'idempotencyConflicts', 'idempotentReplays', 'paymentsChargedTwice', 'chargesWithoutSuccess', 'answered5xx', 'resets', 'timeouts'];
+const summed = ['accepted', 'final', 'succeeded', 'codesLostWithDatabase', 'pspCharges', 'idempotencyConflicts', 'idempotentReplays', 'paymentsChargedTwice', 'chargesWithoutSuccess', 'answered5xx', 'resets', 'timeouts'];
 
 export function summarize(results) {
   const rows = new Map();

@@ -166,7 +166,7 @@ async function runRound(platform, fault, round) {
   const { payments, finalAt } = await awaitFinal({ apiUrl: platform.apiUrl, apiKey: platform.apiKey, ids: tally.accepted.map((entry) => entry.id), deadline: Math.max(recoveredAt, tally.lastAcceptedAt) + finalWithinMs });
   const charges = await pspCharges({ simulatorUrl: platform.simulatorUrl, drill });
   const statsAfter = await simulatorStats(platform.simulatorUrl);
-  const verdict = judge({ tally, payments, finalAt, charges, statsBefore, statsAfter });
+  const verdict = judge({ tally, payments, finalAt, charges, statsBefore, statsAfter, databaseKilled: fault.targets.some((target) => target.name === 'postgres') });
   verdict.figures.recoverySeconds = (recoveredAt - killedAt) / 1000;
   verdict.figures.finalSecondsAfterFault = finalAt === undefined ? undefined : Math.max(0, (finalAt - recoveredAt) / 1000);
   const errors = Object.entries(verdict.figures.errorCodes).map(([code, count]) => `${count}× ${code}`).join(', ');
