@@ -154,7 +154,7 @@ describe('the gateway authorizes routed payments at the PSP and records the outc
     expect(produced).toEqual([{ type: 'payment.attempt_completed', data: expect.objectContaining({ status: 'requires_action' }) }]);
   });
 
-  it('fails with cvc_expired, never calling the PSP, when the vault lost the security code', async () => {
+  it('fails with cvc_expired, never authorizing, when the vault lost the security code and the PSP never saw the attempt', async () => {
     const history = routedPayment(cards.visa);
     vault.codesLost.add(tokenOf(history));
     const before = await simulator.stats();
@@ -163,7 +163,10 @@ describe('the gateway authorizes routed payments at the PSP and records the outc
       { type: 'payment.attempt_completed', data: expect.objectContaining({ connector: 'stripe', status: 'failed', failureCode: 'cvc_expired', failureKind: 'hard_decline' }) },
       { type: 'payment.failed', data: { failureCode: 'cvc_expired', failureMessage: expect.stringContaining('security code') } },
     ]);
-    expect((await simulator.stats()).requests_served).toBe(before.requests_served);
+    const after = await simulator.stats();
+    // One request only: the status inquiry by attempt id, which found nothing.
+    expect(after.requests_served - before.requests_served).toBe(1);
+    expect(after.authorizations).toEqual(before.authorizations);
   });
 
   it('fails as retryable a payment routed to a connector this gateway does not have, never calling a PSP', async () => {
@@ -194,6 +197,23 @@ describe('the gateway never charges twice for a redelivered payment.routed', () 
     expect(after.idempotency_conflicts - before.idempotency_conflicts).toBe(0);
     // One charge in all: the redelivery got the first answer back.
     expect(after.authorizations.approved - atStart.authorizations.approved).toBe(1);
+  });
+
+  it('records the charge, found by a status inquiry, when a replica died after the PSP answered and the security code was lost before the redelivery', async () => {
+    const history = routedPayment(cards.visa);
+    const [requested, routed] = history;
+    const dyingReplica = new AuthorizationRunner(new Map([['stripe', stripeConnector()]]), vault);
+    const item = { event: routed!.event, meta: routed!.meta, payment: foldPayment([requested!, routed!]), traceContext: ROOT_CONTEXT };
+    const lostAnswer = (await dyingReplica.run([item])).get(routed!.meta.eventId)!;
+    // The code goes (a PostgreSQL crash empties the vault's unlogged table) before the event comes back.
+    vault.codesLost.add(tokenOf(history));
+    const before = await simulator.stats();
+    const produced = await authorized(history);
+    const after = await simulator.stats();
+    expect(produced[0]).toMatchObject({ type: 'payment.attempt_completed', data: { attemptId: lostAnswer.attemptId, status: 'captured', pspReference: lostAnswer.pspReference } });
+    expect(produced[1]).toMatchObject({ type: 'payment.succeeded' });
+    expect(after.authorizations).toEqual(before.authorizations);
+    expect(after.idempotency_conflicts).toBe(before.idempotency_conflicts);
   });
 
   it('does not call the PSP again for a payment.routed redelivered after its outcome was committed', async () => {
