@@ -2,9 +2,21 @@ import { HttpException, type INestApplication, type Type } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { ApiError } from './api-error';
 import { isDatabaseUnavailable, serviceUnavailable } from './dependency-unavailable';
+
+/**
+ * How much of a request body the server reads and throws away to answer an error it found before
+ * the body ended (an oversized body, an unsupported media type). Answering and closing while the
+ * client still sends makes the kernel reset the connection, and the client reads a reset instead
+ * of the answer (RFC 9112 §9.6, "the TCP reset problem"). Past this many bytes the connection is
+ * cut: the server does not read unbounded uploads for anyone.
+ */
+export const unreadBodyDiscardBytesMax = 16 * 1024 * 1024;
+/** How long the server waits for such a body to end before answering anyway (a slow sender). */
+export const unreadBodyDiscardTimeoutMs = 10_000;
 
 export interface HttpAppOptions {
   port: number;
@@ -33,19 +45,26 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   });
   // abortOnError off: a provider failing at start (bad configuration, unreachable database) rejects
   // here, so runService logs why; Nest's default exits silently, its own logger being off.
-  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: false, bufferLogs: false, abortOnError: false });
+  // bodyParser off: Nest would add a form (application/x-www-form-urlencoded) parser beside Fastify's
+  // JSON one. The contract is JSON in and out; any other body is refused with 415.
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: false, bufferLogs: false, abortOnError: false, bodyParser: false });
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.setErrorHandler((error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+  fastify.removeContentTypeParser('text/plain');
+  const answer = async (error: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const apiError = options.mapError?.(error) ?? toApiError(error);
     logFailure(options.logger, apiError, error);
+    if (!(await discardUnreadBody(request.raw))) void reply.header('connection', 'close');
     sendApiError(reply, apiError);
+  };
+  // Errors Fastify raises before routing (body parsing, body limit) and those of its 404 handler.
+  fastify.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    await answer(error, request, reply);
+    return reply;
   });
+  // Errors thrown in Nest's pipeline: guards, pipes, handlers.
   app.useGlobalFilters({
     catch(exception: unknown, host) {
-      const reply = host.switchToHttp().getResponse<FastifyReply>();
-      const apiError = options.mapError?.(exception) ?? toApiError(exception);
-      logFailure(options.logger, apiError, exception);
-      sendApiError(reply, apiError);
+      void answer(exception, host.switchToHttp().getRequest<FastifyRequest>(), host.switchToHttp().getResponse<FastifyReply>());
     },
   });
   app.enableShutdownHooks();
@@ -73,6 +92,38 @@ function logFailure(logger: Logger, apiError: ApiError, error: unknown): void {
 function sendApiError(reply: FastifyReply, apiError: ApiError): void {
   if (apiError.retryAfterSeconds !== undefined) void reply.header('retry-after', String(apiError.retryAfterSeconds));
   void reply.status(apiError.status).send(apiError.toBody());
+}
+
+/**
+ * Reads and drops what is left of a request body the server will not use, so that the answer
+ * reaches the client instead of a connection reset. Resolves true once the body has ended; false
+ * when it passed `unreadBodyDiscardBytesMax` or `unreadBodyDiscardTimeoutMs` (the caller then
+ * closes the connection, the one case where the client may see a reset).
+ */
+export function discardUnreadBody(request: IncomingMessage): Promise<boolean> {
+  if (request.complete || request.readableEnded) return Promise.resolve(true);
+  const declaredBytes = Number(request.headers['content-length']);
+  if (declaredBytes > unreadBodyDiscardBytesMax) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let discardedBytes = 0;
+    const settle = (ended: boolean) => {
+      clearTimeout(timer);
+      request.off('data', onData).off('end', onEnd).off('error', onFailure).off('close', onClose);
+      // Past the limit the rest is left unread: nothing more is pulled off the wire.
+      if (!ended) request.pause();
+      resolve(ended);
+    };
+    const onData = (chunk: Buffer) => {
+      discardedBytes += chunk.length;
+      if (discardedBytes > unreadBodyDiscardBytesMax) settle(false);
+    };
+    const onEnd = () => settle(true);
+    const onFailure = () => settle(false);
+    const onClose = () => settle(request.complete);
+    const timer = setTimeout(() => settle(false), unreadBodyDiscardTimeoutMs);
+    request.on('data', onData).on('end', onEnd).on('error', onFailure).on('close', onClose);
+    request.resume();
+  });
 }
 
 /** Maps anything thrown while serving a request to the contract's error shape. */
