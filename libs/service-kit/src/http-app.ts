@@ -2,7 +2,8 @@ import { HttpException, type INestApplication, type Type } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ApiError } from './api-error';
 import { isDatabaseUnavailable, serviceUnavailable } from './dependency-unavailable';
@@ -35,6 +36,12 @@ export interface HttpAppOptions {
  * (malformed JSON, oversized body, unknown route), answers in the contract's error shape.
  */
 export async function createHttpApp(module: Type<unknown>, options: HttpAppOptions): Promise<INestApplication> {
+  const answer = async (error: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const apiError = options.mapError?.(error) ?? toApiError(error);
+    logFailure(options.logger, apiError, error);
+    if (!(await discardUnreadBody(request.raw))) void reply.header('connection', 'close');
+    sendApiError(reply, apiError);
+  };
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
     keepAliveTimeout: 65_000,
@@ -42,6 +49,10 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    // Errors Fastify answers itself, outside the error handler, in its own shape: a URL whose
+    // percent-encoding does not decode (`/v1/payments/%`), and a request Node cannot parse as HTTP.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void answer(error, request, reply),
+    clientErrorHandler: answerUnparsableRequest,
   });
   // abortOnError off: a provider failing at start (bad configuration, unreachable database) rejects
   // here, so runService logs why; Nest's default exits silently, its own logger being off.
@@ -50,12 +61,6 @@ export async function createHttpApp(module: Type<unknown>, options: HttpAppOptio
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { logger: false, bufferLogs: false, abortOnError: false, bodyParser: false });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
-  const answer = async (error: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const apiError = options.mapError?.(error) ?? toApiError(error);
-    logFailure(options.logger, apiError, error);
-    if (!(await discardUnreadBody(request.raw))) void reply.header('connection', 'close');
-    sendApiError(reply, apiError);
-  };
   // Errors Fastify raises before routing (body parsing, body limit) and those of its 404 handler.
   fastify.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     await answer(error, request, reply);
@@ -126,6 +131,26 @@ export function discardUnreadBody(request: IncomingMessage): Promise<boolean> {
   });
 }
 
+/**
+ * Answers, in the contract's shape, a request Node could not parse (a malformed request line or
+ * header, headers past Node's size limit, a request too slow to arrive), then closes: what
+ * follows on the connection cannot be trusted to start a new request.
+ */
+function answerUnparsableRequest(error: Error & { code?: string }, socket: Duplex): void {
+  // The peer is gone: nobody to answer.
+  if (error.code === 'ECONNRESET' || !socket.writable) return;
+  const apiError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new ApiError(431, 'invalid_request_error', 'headers_too_large', 'The request headers are larger than the limit.')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ApiError(408, 'invalid_request_error', 'request_timeout', 'The request did not arrive in time.')
+        : ApiError.invalidRequest('invalid_request', 'The request is not valid HTTP.');
+  const body = JSON.stringify(apiError.toBody());
+  socket.end(
+    `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** Maps anything thrown while serving a request to the contract's error shape. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
@@ -140,6 +165,8 @@ export function toApiError(error: unknown): ApiError {
       return ApiError.invalidRequest('invalid_json', 'The request body is not valid JSON.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return ApiError.invalidRequest('invalid_json', 'The request body is empty but declared as JSON.');
+    case 'FST_ERR_BAD_URL':
+      return ApiError.invalidRequest('invalid_request', 'The request URL is not valid: a percent-encoded part does not decode.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return ApiError.invalidRequest('invalid_request', 'The Content-Length header does not match the body.');
   }
