@@ -51,6 +51,7 @@ const cases: { name: string; path?: string; request: Parameters<typeof api>[1]; 
   { name: 'a constructor key', request: { rawBody: JSON.stringify(cardPayment()).replace(/}$/, ',"constructor":1}') }, status: 400, type: 'invalid_request_error', code: 'parameter_unknown', param: 'constructor' },
   { name: 'a NUL character in the description', request: { body: cardPayment({ description: 'order\u00001' }) }, status: 400, type: 'invalid_request_error', param: 'description' },
   { name: 'an unpaired surrogate in a metadata value', request: { body: cardPayment({ metadata: { note: 'broken \uD800 text' } }) }, status: 400, type: 'invalid_request_error', param: 'metadata.note' },
+  { name: "a token id longer than the router's limit", path: `/v1/tokens/${'x'.repeat(250)}`, request: { method: 'DELETE' }, status: 414, type: 'invalid_request_error', code: 'url_too_long' },
   { name: 'a form-encoded body', request: { rawBody: 'amount=2000&currency=USD', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, status: 415, type: 'invalid_request_error', code: 'unsupported_media_type' },
   { name: 'a missing API key', request: { body: cardPayment(), key: null }, status: 401, type: 'authentication_error', code: 'api_key_missing' },
   { name: 'a wrong API key', request: { body: cardPayment(), key: 'sk_test_wrong' }, status: 401, type: 'authentication_error', code: 'api_key_invalid' },

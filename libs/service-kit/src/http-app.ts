@@ -131,6 +131,10 @@ export function discardUnreadBody(request: IncomingMessage): Promise<boolean> {
   });
 }
 
+function isFastifyError(error: unknown): boolean {
+  return typeof (error as { code?: unknown } | undefined)?.code === 'string' && (error as { code: string }).code.startsWith('FST_ERR_');
+}
+
 /**
  * Answers, in the contract's shape, a request Node could not parse (a malformed request line or
  * header, headers past Node's size limit, a request too slow to arrive), then closes: what
@@ -169,6 +173,14 @@ export function toApiError(error: unknown): ApiError {
       return ApiError.invalidRequest('invalid_request', 'The request URL is not valid: a percent-encoded part does not decode.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return ApiError.invalidRequest('invalid_request', 'The Content-Length header does not match the body.');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError(414, 'invalid_request_error', 'url_too_long', 'A part of the request URL is longer than the limit.');
+  }
+  // Any other refusal Fastify raises itself (its errors carry a 4xx statusCode): the caller's fault,
+  // never a 500. Its message is not echoed: it may quote the URL, where a card number could be.
+  const fastifyStatus = (cause as { statusCode?: unknown } | undefined)?.statusCode;
+  if (isFastifyError(cause) && typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
+    return new ApiError(fastifyStatus, 'invalid_request_error', 'invalid_request', `The request was refused (${STATUS_CODES[fastifyStatus] ?? fastifyStatus}).`);
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
