@@ -224,7 +224,10 @@ interface Answer {
 
 function send(fuzz: FuzzRequest): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const headers = { ...fuzz.headers, ...(fuzz.body && !fuzz.chunked ? { 'content-length': String(fuzz.body.length) } : {}) };
+    // Framed explicitly: for GET, HEAD, DELETE and OPTIONS Node does not chunk a written body by
+    // default, it sends the bytes unframed, and the server rightly reads them as a broken next request.
+    const framing = fuzz.body === undefined ? {} : fuzz.chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(fuzz.body.length) };
+    const headers = { ...fuzz.headers, ...framing };
     const outgoing = http.request({ agent, host: apiUrl.hostname, port: apiUrl.port, method: fuzz.method, path: fuzz.path, headers, timeout: requestTimeoutMs }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
