@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Headers, Inject, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Logger } from '@dirigen/observability';
-import { ApiError, LOGGER } from '@dirigen/service-kit';
+import { ApiError, LOGGER, Optional } from '@dirigen/service-kit';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsInt, IsString, Length, Max, Min } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { ApiKeyGuard, type AuthenticatedRequest } from './api-key.guard';
 import { CardDataInFreeTextGuard } from './card-data-in-free-text.guard';
@@ -15,8 +15,8 @@ import { pageSizeMax, PaymentsReadModel } from './payments.read-model';
 const paymentIdPattern = /^pay_[A-Za-z0-9]{1,64}$/;
 
 class ListPaymentsQuery {
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(pageSizeMax) limit?: number;
-  @IsOptional() @IsString() @Length(1, 80) starting_after?: string;
+  @Optional() @Type(() => Number) @IsInt() @Min(1) @Max(pageSizeMax) limit?: number;
+  @Optional() @IsString() @Length(1, 80) starting_after?: string;
 }
 
 /** The merchant API for payments (PRODUCT.md, v1). Thin: parse, authenticate, delegate, present. */
