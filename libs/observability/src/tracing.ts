@@ -1,6 +1,7 @@
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
+import { maskDigitRuns, urlAttributeNames } from './url-redaction';
 
 let sdk: NodeSDK | undefined;
 
@@ -22,6 +23,14 @@ export function startTracing(serviceName: string): void {
       new HttpInstrumentation({
         // Health probes and scrapes are not payments: keep them out of traces.
         ignoreIncomingRequestHook: (request) => /^\/(health|metrics)/.test(request.url ?? ''),
+        // A merchant may type a card number into a URL (an id, a query): traces never carry it.
+        requestHook: (span) => {
+          const attributes = (span as unknown as { attributes?: Record<string, unknown> }).attributes ?? {};
+          for (const name of urlAttributeNames) {
+            const value = attributes[name];
+            if (typeof value === 'string') span.setAttribute(name, maskDigitRuns(value));
+          }
+        },
       }),
       // Vault calls (intake, gateway → tokenization): client and server spans, context in gRPC metadata.
       // No metadata is recorded as attributes: it carries the callers' credentials.
