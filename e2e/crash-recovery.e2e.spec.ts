@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { api, cardPayment, eventually, platform, simulatorControl, simulatorStats, sql } from './support/api';
+import { publishedEventsOf } from './support/payment-topic';
 import { healthy, pidOf } from './support/processes';
 
 afterEach(() => simulatorControl({ latency_ms: 0 }));
@@ -34,5 +35,14 @@ describe('a service killed with SIGKILL mid-payment', () => {
     // One PaymentIntent charged, however many times the restarted gateway asked.
     expect(after.authorizations.approved - before.authorizations.approved).toBe(1);
     expect(after.stored.payment_intents - before.stored.payment_intents).toBe(1);
+    // And it did ask again: the restarted gateway replayed the same attempt (same key, same body), the
+    // PSP answered it from its idempotency store. Nothing else runs during this test.
+    expect(after.idempotent_replays - before.idempotent_replays).toBeGreaterThanOrEqual(1);
+    expect(after.idempotency_conflicts - before.idempotency_conflicts).toBe(0);
+    // The topic holds one outcome for the payment: the relay may publish a row twice (same event id),
+    // never a second attempt or a second success.
+    const published = await publishedEventsOf(paymentId);
+    const distinct = (type: string) => new Set(published.filter((event) => event.type === type).map((event) => event.eventId)).size;
+    expect({ attempts: distinct('payment.attempt_completed'), successes: distinct('payment.succeeded'), failures: distinct('payment.failed') }).toEqual({ attempts: 1, successes: 1, failures: 0 });
   }, 240_000);
 });

@@ -67,6 +67,34 @@ describe('operating the platform', () => {
     expect(orphans(trace)).toMatchObject([{ service: 'intake', name: expect.stringMatching(/^POST/) }]);
   });
 
+  it('keeps concurrent payments apart: each its own single trace, though they shared consumer batches', async () => {
+    const paymentsMax = 16;
+    const created = await Promise.all(Array.from({ length: paymentsMax }, (_, index) => api('/v1/payments', { body: cardPayment({ amount: 4100 + index }) })));
+    expect(created.map((answer) => answer.body.status)).toEqual(Array(paymentsMax).fill('succeeded'));
+    const ids = created.map((answer) => answer.body.id as string);
+    const spansOf = async (query: string) => (await (await fetch(`${platform.collectorUrl}/spans?${query}`)).json()) as Span[];
+    // Wait until each payment's spans from every consumer service are in (export batches arrive late).
+    const tagged = await eventually(async () => {
+      const byPayment = await Promise.all(ids.map((id) => spansOf(`paymentId=${id}`)));
+      const complete = byPayment.every((spans) => ['fraud', 'routing', 'gateway'].every((service) => spans.some((span) => span.service === service)));
+      return complete ? byPayment : undefined;
+    }, 30_000, 250);
+    const traceIds = tagged.map((spans) => new Set(spans.map((span) => span.traceId)));
+    // Every span tagged with a payment is in that payment's one trace, and no two payments share a trace.
+    traceIds.forEach((set, index) => expect(set.size, ids[index]).toBe(1));
+    expect(new Set(traceIds.map((set) => [...set][0])).size).toBe(paymentsMax);
+    // Each trace has one root, its own merchant request, whichever batch its events were processed in.
+    for (const [index, set] of traceIds.entries()) {
+      const trace = await eventually(async () => {
+        const spans = await spansOf(`traceId=${[...set][0]}`);
+        const roots = spans.filter((span) => !span.parentSpanId || !spans.some((parent) => parent.spanId === span.parentSpanId));
+        return roots.length === 1 ? spans : undefined;
+      }, 30_000, 250);
+      const roots = trace.filter((span) => !span.parentSpanId || !trace.some((parent) => parent.spanId === span.parentSpanId));
+      expect(roots, ids[index]).toMatchObject([{ service: 'intake', name: expect.stringMatching(/^POST/) }]);
+    }
+  });
+
   it('answers /health with Kafka and PostgreSQL checks, and /metrics in Prometheus format, on every service', async () => {
     for (const process of platform.processes.filter((entry) => entry.name !== 'psp-simulator')) {
       const health = await fetch(`http://127.0.0.1:${process.port}/health`);
