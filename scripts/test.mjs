@@ -112,7 +112,7 @@ async function main() {
   if (!built) return finish();
   if (wants('int') || scans) await testsOnTheBroker({ scans, fresh: wants('int') || wants('e2e') });
   // The drill runs its own broker and PostgreSQL (it kills them), after the test broker is stopped.
-  if (wants('chaos')) step('chaos drill (short: kill -9 of each service, the broker and the database under load)', process.execPath, [join(repoRoot, 'scripts/chaos/run.mjs'), '--short', '--rate', '20']);
+  if (wants('chaos')) step('chaos drill (short: kill -9 of each service, the broker and the database under load)', process.execPath, [join(repoRoot, 'scripts/chaos/run.mjs'), '--short', '--rate', '10']);
   return finish();
 }
 
