@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { credentials, status } from '@grpc/grpc-js';
 import { VaultUnavailableError } from '@dirigen/vault-client';
@@ -21,8 +22,17 @@ async function tokenOfNewPayment(): Promise<{ token: string; paymentId: string }
 
 /** A saved card whose security code was used once already: on file, without a code. */
 async function cardOnFile(): Promise<string> {
-  const saved = await api('/v1/tokens', { body: { card: { number: '4242424242424242', exp_month: 12, exp_year: cardExpiryYear, cvc: '123' } } });
-  const first = await api('/v1/payments', { body: { amount: 700, currency: 'USD', payment_method: { type: 'card', token: saved.body.id } } });
+  // As a merchant would: with an Idempotency-Key, retried on 503 (right after every vault replica was killed,
+  // intake answers 503 vault_unavailable + Retry-After until its channel has reconnected).
+  const asMerchant = (path: string, body: unknown) => {
+    const key = `e2e-card-on-file-${randomUUID()}`;
+    return eventually(async () => {
+      const answer = await api(path, { body, headers: { 'idempotency-key': key } });
+      return answer.status === 503 ? undefined : answer;
+    }, 15_000, 250);
+  };
+  const saved = await asMerchant('/v1/tokens', { card: { number: '4242424242424242', exp_month: 12, exp_year: cardExpiryYear, cvc: '123' } });
+  const first = await asMerchant('/v1/payments', { amount: 700, currency: 'USD', payment_method: { type: 'card', token: saved.body.id } });
   expect(first.body.status).toBe('succeeded');
   await eventually(async () => ((await sql('SELECT 1 FROM vault.cards WHERE token = $1 AND NOT cvc_supplied', [saved.body.id])).length ? true : undefined));
   return saved.body.id as string;
