@@ -26,8 +26,12 @@ function hostOf(entry: string, address: string): string {
   return match[1]!;
 }
 
-/** One retry ("attempts" counts the first call): enough to step off a replica that just died, not enough to multiply load on a sick vault. */
-export const vaultCallAttemptsMax = 2;
+/**
+ * Two retries ("attempts" counts the first call): a replica that just died can still look ready to the
+ * balancer for a moment, so one retry sometimes landed on it again (a fresh-clone e2e run saw a 503);
+ * the backoff gives the channel time to notice. Not enough to multiply load on a sick vault.
+ */
+export const vaultCallAttemptsMax = 3;
 
 /**
  * Calls a second attempt may repeat without harm, even when the first one was served before its
@@ -53,7 +57,7 @@ export function vaultServiceConfig(): string {
     methodConfig: [
       {
         name: vaultIdempotentMethods.map((method) => ({ service, method })),
-        retryPolicy: { maxAttempts: vaultCallAttemptsMax, initialBackoff: '0.01s', maxBackoff: '0.05s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+        retryPolicy: { maxAttempts: vaultCallAttemptsMax, initialBackoff: '0.05s', maxBackoff: '0.2s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
       },
     ],
   });
