@@ -205,6 +205,10 @@ describe('the vault', () => {
     expect(afterRestart).toMatchObject({ ok: true, card: { number: '4242424242424242', cvc: '789' } });
     const [held] = await sql<{ ciphertext: Buffer }>("SELECT ciphertext FROM vault.held_security_codes WHERE token = $1 AND payment_id = 'pay_e2e_restart'", [token]);
     expect(held!.ciphertext.toString('latin1')).not.toContain('789');
+    // Each caller's channel reconnects on its own backoff (up to ~2 s): wait until this suite's intake
+    // channel is served too, so the next test does not meet a channel still waiting to reconnect.
+    const intakeServed = await eventually(() => intake.holdSecurityCode({ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_restart_probe', cvc: '123' }).then(() => true, () => undefined), 15_000, 250);
+    expect(intakeServed).toBe(true);
   }, 120_000);
 
   it('fails a held security code closed once it is lost (as a PostgreSQL crash empties its unlogged table): cvc_expired, never the card without its code', async () => {
