@@ -77,7 +77,8 @@ export class BatchConsumer {
       rebalanceTimeout: 60_000,
       heartbeatInterval: 3_000,
       maxBytesPerPartition: 1_048_576,
-      maxWaitTimeInMs: 100,
+      // The broker answers as soon as a message arrives; this only bounds how often an idle consumer asks (each ask costs the broker and the client CPU).
+      maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
       retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 10_000 },
     });

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import './kafkajs-request-queue-fix';
 
 export interface KafkaClientOptions {
   brokers: string[];

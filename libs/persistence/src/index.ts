@@ -5,3 +5,5 @@ export * from './pg-inbox';
 export * from './sql-migration';
 export * from './pg-payment-states';
 export * from './database-roles';
+export * from './prepared-query';
+export * from './statement-batcher';

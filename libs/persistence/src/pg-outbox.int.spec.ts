@@ -16,7 +16,8 @@ const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:19092').split(',');
 const runId = randomBytes(4).toString('hex');
 const schema = `outbox_it_${runId}`;
 const database = { url: databaseUrl, schema, applicationName: 'pg-outbox.int.spec', poolSizeMax: 4 };
-const relayTimingMs = { idlePollMs: 20, leadershipRetryMs: 100 };
+// orphanAgeMs 0: these relays sweep every row at once, as when rows are written without `publishCommitted`.
+const relayTimingMs = { idlePollMs: 20, leadershipRetryMs: 100, orphanAgeMs: 0 };
 
 let kafka: Kafka;
 let admin: Admin;
@@ -78,9 +79,11 @@ async function newReplica(): Promise<DataSource> {
   return dataSource;
 }
 
-function startRelay(dataSource: DataSource, publisher: EventProducer, { log = [] as LogLine[], batchSizeMax = 100, publishTimeoutMs = 10_000 } = {}): OutboxRelay {
+function startRelay(dataSource: DataSource, publisher: EventProducer, { log = [] as LogLine[], batchSizeMax = 100, publishTimeoutMs = 10_000, orphanAgeMs = relayTimingMs.orphanAgeMs, compactEverySweeps = 30 } = {}): OutboxRelay {
   const relay = new OutboxRelay(new PgOutboxStore(dataSource, schema), publisher, {
     ...relayTimingMs,
+    orphanAgeMs,
+    compactEverySweeps,
     batchSizeMax,
     publishTimeoutMs,
     log: (level, message) => log.push({ level, message }),
@@ -304,5 +307,49 @@ describe('OutboxRelay with PgOutboxStore', () => {
     } finally {
       await stuckProducer.disconnect();
     }
+  });
+
+  it('publishes the rows a replica hands over after its commit at once, from that replica even when another one leads, and deletes them', async () => {
+    const [leaderReplica, writerReplica] = [await newReplica(), await newReplica()];
+    const topic = await newTopic();
+    const leader = startRelay(leaderReplica, producer, { orphanAgeMs: 60_000 });
+    await waitUntil('the first relay leads', () => leader.isLeader);
+    const writer = startRelay(writerReplica, producer, { orphanAgeMs: 60_000 });
+    const rows = await writerReplica.transaction((manager) => appendToOutbox(manager, schema, ['authorized', 'captured'].map((value) => paymentEvent(topic, value))));
+    expect(rows.map((row) => row.value.toString())).toEqual(['authorized', 'captured']);
+    expect(BigInt(rows[0]!.id) < BigInt(rows[1]!.id)).toBe(true);
+    writer.publishCommitted(rows);
+
+    const published = await readTopic(topic, 2);
+    expect(published.map((message) => message.value.toString())).toEqual(['authorized', 'captured']);
+    await waitUntil('the writer deleted its published rows', async () => (await outboxRowCount(primary)) === 0, 5_000);
+    expect([leader.isLeader, writer.isLeader]).toEqual([true, false]);
+    expect([leader.publishedCount, writer.publishedCount]).toEqual([0, 2]);
+  });
+
+  it('leaves a row whose writer never published it (it died after its commit) to the leader, which sweeps it once it is orphanAgeMs old', async () => {
+    const topic = await newTopic();
+    const orphanAgeMs = 1_500;
+    const leader = startRelay(primary, producer, { orphanAgeMs });
+    await waitUntil('the relay leads', () => leader.isLeader);
+    const writtenAt = Date.now();
+    await primary.transaction((manager) => appendToOutbox(manager, schema, [paymentEvent(topic, 'orphaned')]));
+    await sleep(orphanAgeMs / 2);
+    expect(await outboxRowCount(primary)).toBe(1); // young: its writer may still be publishing it
+    expect(await endOffset(topic)).toBe(0);
+
+    expect((await readTopic(topic, 1)).map((message) => message.value.toString())).toEqual(['orphaned']);
+    expect(Date.now() - writtenAt).toBeGreaterThanOrEqual(orphanAgeMs);
+    expect(leader.publishedCount).toBe(1);
+  });
+
+  it('vacuums its outbox table now and then, so published rows do not pile up as dead tuples where autovacuum is off', async () => {
+    const vacuums = async () => {
+      const [row] = await primary.query('SELECT vacuum_count::int AS count FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = $2', [schema, 'outbox']);
+      return row.count as number;
+    };
+    const before = await vacuums();
+    startRelay(primary, producer, { compactEverySweeps: 2 });
+    await waitUntil('the relay vacuumed its outbox', async () => (await vacuums()) > before, 5_000);
   });
 });

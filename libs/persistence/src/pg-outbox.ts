@@ -1,18 +1,31 @@
 import type { OutboundMessage, OutboxRow, OutboxStore } from '@dirigen/messaging';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { quoteIdentifier } from './data-source';
+import { preparedQuery } from './prepared-query';
 
-/** Appends messages to the outbox inside the caller's transaction. */
-export async function appendToOutbox(manager: EntityManager, schema: string, messages: readonly OutboundMessage[]): Promise<void> {
-  if (messages.length === 0) return;
-  await manager.query(outboxInsertSql(schema, 1), outboxInsertParameters(messages));
+/** Appends messages to the outbox inside the caller's transaction; returns them as rows, for `OutboxRelay.publishCommitted` after the commit. */
+export async function appendToOutbox(manager: EntityManager, schema: string, messages: readonly OutboundMessage[]): Promise<OutboxRow[]> {
+  if (messages.length === 0) return [];
+  const inserted = await preparedQuery<{ id: string }>(manager, outboxInsertSql(schema, 1), outboxInsertParameters(messages));
+  return outboxRowsOf(messages, inserted);
 }
 
-/** The append statement; its four array parameters start at `$firstParameter`. */
+/** The append statement (ids returned); its four array parameters start at `$firstParameter`. */
 export function outboxInsertSql(schema: string, firstParameter: number): string {
   const [topics, keys, values, headers] = [0, 1, 2, 3].map((offset) => `$${firstParameter + offset}`);
   return `INSERT INTO ${quoteIdentifier(schema)}.outbox (topic, key, value, headers)
-     SELECT * FROM unnest(${topics}::text[], ${keys}::text[], ${values}::bytea[], ${headers}::jsonb[])`;
+     SELECT * FROM unnest(${topics}::text[], ${keys}::text[], ${values}::bytea[], ${headers}::jsonb[])
+     RETURNING id`;
+}
+
+/**
+ * The appended messages with their ids. The ids are drawn from the sequence in the order unnest
+ * yields the messages, so sorted ids pair with the messages in order.
+ */
+export function outboxRowsOf(messages: readonly OutboundMessage[], inserted: readonly { id: string }[]): OutboxRow[] {
+  if (inserted.length !== messages.length) throw new Error(`invariant: ${messages.length} outbox rows appended, ${inserted.length} ids returned`);
+  const ids = inserted.map((row) => BigInt(row.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return messages.map((message, index) => ({ ...message, id: ids[index]!.toString() }));
 }
 
 export function outboxInsertParameters(messages: readonly OutboundMessage[]): unknown[] {
@@ -30,6 +43,7 @@ export class PgOutboxStore implements OutboxStore {
   private readonly table: string;
   /** After an empty round, look with one cheap query before opening a transaction. */
   private lastRoundEmpty = false;
+  private compactRefused = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -43,20 +57,25 @@ export class PgOutboxStore implements OutboxStore {
    * (another relay may hold it now) and so is this transaction, so a relay that lost leadership
    * without noticing cannot publish alongside the new leader.
    */
-  async drain(limit: number, publish: (rows: readonly OutboxRow[]) => Promise<void>): Promise<number> {
+  async drain(limit: number, publish: (rows: readonly OutboxRow[]) => Promise<void>, olderThanMs: number): Promise<number> {
     const session = this.leaderConnection;
     if (!session) throw new Error('invariant: the outbox is drained only by the relay holding the leadership lock');
     if (this.lastRoundEmpty) {
-      const probe: unknown[] = await session.query(`SELECT 1 FROM ${this.table} LIMIT 1`);
+      // The oldest row, by the primary key's index: one cheap look before opening a transaction.
+      const probe: unknown[] = await session.query(
+        `SELECT 1 FROM (SELECT created_at FROM ${this.table} ORDER BY id LIMIT 1) oldest WHERE created_at <= now() - $1 * interval '1 millisecond'`,
+        [olderThanMs],
+      );
       if (probe.length === 0) return 0;
     }
     await session.startTransaction();
     try {
       // TypeORM answers a DELETE … RETURNING on PostgreSQL with [rows, rowCount].
       const [claimed]: [{ id: string; topic: string; key: string; value: Buffer; headers: Record<string, string> }[], number] = await session.query(
-        `DELETE FROM ${this.table} WHERE id IN (SELECT id FROM ${this.table} ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+        `DELETE FROM ${this.table} WHERE id IN (
+           SELECT id FROM ${this.table} WHERE created_at <= now() - $2 * interval '1 millisecond' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
          RETURNING id, topic, key, value, headers`,
-        [limit],
+        [limit, olderThanMs],
       );
       claimed.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
       if (claimed.length > 0) await publish(claimed);
@@ -67,6 +86,26 @@ export class PgOutboxStore implements OutboxStore {
       // A dead session cannot roll back, and needs not: PostgreSQL already discarded the transaction.
       if (session.isTransactionActive) await session.rollbackTransaction().catch(() => undefined);
       throw error;
+    }
+  }
+
+  async delete(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await preparedQuery(this.dataSource, `DELETE FROM ${this.table} WHERE id = ANY($1::bigint[])`, [ids]);
+  }
+
+  /**
+   * Every published row leaves a dead tuple behind; where autovacuum is off (as on some CI
+   * machines) the table and its index would grow without end and every sweep would read them.
+   * The service role owns its outbox, so it may vacuum it; a refusal is reported once.
+   */
+  async compact(): Promise<void> {
+    if (this.compactRefused) return;
+    try {
+      await this.dataSource.query(`VACUUM ${this.table}`);
+    } catch (error) {
+      this.compactRefused = true;
+      throw new Error(`cannot VACUUM ${this.table}; leave it to autovacuum: ${String(error)}`);
     }
   }
 

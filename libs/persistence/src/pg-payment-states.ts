@@ -1,8 +1,9 @@
-import type { OutboundMessage } from '@dirigen/messaging';
+import type { OutboundMessage, OutboxRow } from '@dirigen/messaging';
 import type { EntityManager } from 'typeorm';
 import { quoteIdentifier } from './data-source';
 import { inboxClaimSql } from './pg-inbox';
-import { outboxInsertParameters, outboxInsertSql } from './pg-outbox';
+import { outboxInsertParameters, outboxInsertSql, outboxRowsOf } from './pg-outbox';
+import { preparedQuery } from './prepared-query';
 
 export interface StoredState<State> {
   paymentId: string;
@@ -31,7 +32,8 @@ export class PgPaymentStates {
 
   /** Claims the event ids for `consumer` (the fresh ones come back) and locks the payments' current states. */
   async claimAndLock<State>(manager: EntityManager, consumer: string, eventIds: readonly string[], paymentIds: readonly string[]): Promise<{ fresh: Set<string>; states: Map<string, State> }> {
-    const rows: { kind: 'claimed' | 'state'; id: string; state: State | null }[] = await manager.query(
+    const rows = await preparedQuery<{ kind: 'claimed' | 'state'; id: string; state: State | null }>(
+      manager,
       `WITH claimed AS (${inboxClaimSql(this.schema, '$1', '$2')}),
             locked AS (SELECT ${this.id} AS id, state FROM ${this.states} WHERE ${this.id} = ANY($3::text[]) ORDER BY ${this.id} FOR UPDATE)
        SELECT 'claimed' AS kind, event_id AS id, NULL::jsonb AS state FROM claimed
@@ -49,14 +51,15 @@ export class PgPaymentStates {
 
   /** Reads states without locking, for work that must not hold a transaction (a PSP call). */
   async read<State>(manager: EntityManager, paymentIds: readonly string[]): Promise<Map<string, State>> {
-    const rows: { id: string; state: State }[] = await manager.query(`SELECT ${this.id} AS id, state FROM ${this.states} WHERE ${this.id} = ANY($1::text[])`, [[...new Set(paymentIds)]]);
+    const rows = await preparedQuery<{ id: string; state: State }>(manager, `SELECT ${this.id} AS id, state FROM ${this.states} WHERE ${this.id} = ANY($1::text[])`, [[...new Set(paymentIds)]]);
     return new Map(rows.map((row) => [row.id, row.state]));
   }
 
-  /** Upserts the states and appends the outbox rows, in one statement. */
-  async saveWithOutbox<State>(manager: EntityManager, states: readonly StoredState<State>[], messages: readonly OutboundMessage[]): Promise<void> {
-    if (states.length === 0 && messages.length === 0) return;
-    await manager.query(
+  /** Upserts the states and appends the outbox rows, in one statement; returns the rows for `OutboxRelay.publishCommitted`. */
+  async saveWithOutbox<State>(manager: EntityManager, states: readonly StoredState<State>[], messages: readonly OutboundMessage[]): Promise<OutboxRow[]> {
+    if (states.length === 0 && messages.length === 0) return [];
+    const inserted = await preparedQuery<{ id: string }>(
+      manager,
       `WITH saved AS (
          INSERT INTO ${this.states} (payment_id, merchant_id, state, updated_at)
          SELECT id, merchant, doc, now() FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS t(id, merchant, doc)
@@ -71,5 +74,6 @@ export class PgPaymentStates {
         ...outboxInsertParameters(messages),
       ],
     );
+    return outboxRowsOf(messages, inserted);
   }
 }

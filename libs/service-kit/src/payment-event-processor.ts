@@ -102,14 +102,13 @@ export class PaymentEventProcessor<Prepared = never> {
         await this.process(item, states, prepared, manager, outbox);
       }
       const payments = [...states.values()].flatMap((state) => (state.kind === 'exists' ? [state.payment] : []));
-      await this.store.saveWithOutbox(
+      return this.store.saveWithOutbox(
         manager,
         payments.map((payment) => ({ paymentId: payment.id, merchantId: payment.merchantId, state: { kind: 'exists', payment } })),
         outbox,
       );
-      return outbox.length;
     });
-    if (produced > 0) this.ports.relay.wake();
+    this.ports.relay.publishCommitted(produced);
     await this.definition.afterCommit?.(preparedItems, prepared);
   };
 

@@ -9,7 +9,7 @@ import type { VaultClient } from '@dirigen/vault-client';
 export type GatewayVault = Pick<VaultClient, 'detokenize' | 'releaseCvc'>;
 
 /** PSP calls in flight at once from one gateway replica. */
-export const authorizationsInFlightMax = 64;
+export const authorizationsInFlightMax = 256;
 
 const tracer = trace.getTracer('dirigen.gateway');
 

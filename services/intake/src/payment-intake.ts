@@ -4,6 +4,7 @@ import { validateCard, validateSecurityCode } from '@dirigen/cards';
 import type { OutboxRelay } from '@dirigen/messaging';
 import { decide, evolve, initialPaymentState, isChargeableCurrency, type Payment, type PaymentRequested } from '@dirigen/payments';
 import { ApiError, currentTraceFields, echoSafely, DATA_SOURCE, OUTBOX_RELAY, PLATFORM_CONFIG, toOutboundMessage, type PlatformConfig } from '@dirigen/service-kit';
+import { preparedQuery } from '@dirigen/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { CreatePaymentDto } from './create-payment.dto';
 import { PaymentWaiter } from './payment-waiter';
@@ -66,7 +67,6 @@ export class PaymentIntake {
     try {
       const created = await this.record(merchantId, paymentId, request, keyHash, requestHash);
       if (created !== paymentId) return { payment: await this.waitForOutcome(created), replayed: true };
-      this.relay.wake();
       await waiting.wait(waitBudgetMs);
       return { payment: (await this.payments.find(merchantId, paymentId))!, replayed: false };
     } finally {
@@ -86,7 +86,8 @@ export class PaymentIntake {
     // key (its keyed hash), the payment, its first timeline entry, the projection's inbox claim (the projection will
     // see this event again from Kafka: it is already applied here) and the outbox row. A concurrent
     // request holding the same key makes the first insert wait, then do nothing, and so the rest.
-    const [{ created }]: { created: number }[] = await this.dataSource.query(
+    const [{ created, outbox_id: outboxId }] = await preparedQuery<{ created: number; outbox_id: string | null }>(
+      this.dataSource,
       `WITH idempotency AS (
          INSERT INTO intake.idempotency_keys (merchant_id, idempotency_key_hash, request_hash, payment_id)
          SELECT $1, $2, $3, $4 WHERE $2::bytea IS NOT NULL
@@ -102,8 +103,9 @@ export class PaymentIntake {
          INSERT INTO intake.inbox (consumer, event_id) SELECT $11, $8 WHERE EXISTS (SELECT 1 FROM payment)
        ), outbox AS (
          INSERT INTO intake.outbox (topic, key, value, headers) SELECT $12, $4, $13, $14 WHERE EXISTS (SELECT 1 FROM payment)
+         RETURNING id
        )
-       SELECT count(*)::int AS created FROM payment`,
+       SELECT (SELECT count(*)::int FROM payment) AS created, (SELECT id FROM outbox) AS outbox_id`,
       [
         merchantId,
         keyHash ?? null,
@@ -121,8 +123,11 @@ export class PaymentIntake {
         JSON.stringify(outbound.headers),
       ],
     );
-    const claimed = created === 1;
-    if (claimed) return paymentId;
+    if (created === 1) {
+      // Published now by this replica; should it die first, the outbox keeps the row for the relay's sweep.
+      this.relay.publishCommitted([{ ...outbound, id: outboxId! }]);
+      return paymentId;
+    }
     // A concurrent request with the same key won the race and has committed by now.
     const winner = await this.findByIdempotencyKey(this.dataSource.manager, merchantId, keyHash!, requestHash);
     if (!winner) throw new ApiError(409, 'idempotency_error', 'idempotency_key_in_use', 'A request with this Idempotency-Key is in progress; retry later.');
@@ -130,7 +135,8 @@ export class PaymentIntake {
   }
 
   private async findByIdempotencyKey(manager: EntityManager, merchantId: string, keyHash: Buffer, requestHash: Buffer): Promise<string | undefined> {
-    const [row]: { request_hash: Buffer; payment_id: string }[] = await manager.query(
+    const [row] = await preparedQuery<{ request_hash: Buffer; payment_id: string }>(
+      manager,
       'SELECT request_hash, payment_id FROM intake.idempotency_keys WHERE merchant_id = $1 AND idempotency_key_hash = $2',
       [merchantId, keyHash],
     );

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { PaymentEvent, Payment, PaymentState } from '@dirigen/payments';
 import { DATA_SOURCE } from '@dirigen/service-kit';
-import { PgPaymentStates } from '@dirigen/persistence';
+import { PgPaymentStates, preparedQuery } from '@dirigen/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import { intakeSchema } from './intake.migrations';
 import { paymentUpdatesChannel } from './payment-waiter';
@@ -27,12 +27,12 @@ export class PaymentsReadModel {
 
   /** Merchant-scoped: another merchant's payment is indistinguishable from a missing one. */
   async find(merchantId: string, paymentId: string): Promise<Payment | undefined> {
-    const [row]: { state: PaymentState }[] = await this.dataSource.query('SELECT state FROM intake.payments WHERE id = $1 AND merchant_id = $2', [paymentId, merchantId]);
+    const [row] = await preparedQuery<{ state: PaymentState }>(this.dataSource, 'SELECT state FROM intake.payments WHERE id = $1 AND merchant_id = $2', [paymentId, merchantId]);
     return row?.state.kind === 'exists' ? row.state.payment : undefined;
   }
 
   async findById(paymentId: string): Promise<Payment | undefined> {
-    const [row]: { state: PaymentState }[] = await this.dataSource.query('SELECT state FROM intake.payments WHERE id = $1', [paymentId]);
+    const [row] = await preparedQuery<{ state: PaymentState }>(this.dataSource, 'SELECT state FROM intake.payments WHERE id = $1', [paymentId]);
     return row?.state.kind === 'exists' ? row.state.payment : undefined;
   }
 
@@ -67,7 +67,8 @@ export class PaymentsReadModel {
    */
   async saveProjection(manager: EntityManager, payments: readonly Payment[], events: readonly RecordedEvent[], changedIds: readonly string[]): Promise<void> {
     if (payments.length === 0 && events.length === 0) return;
-    await manager.query(
+    await preparedQuery(
+      manager,
       `WITH upserted AS (
          INSERT INTO intake.payments (id, merchant_id, status, state, created_at, updated_at)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::timestamptz[])

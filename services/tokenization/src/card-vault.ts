@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { normalizeCardNumber, validateCard, validateSecurityCode } from '@dirigen/cards';
 import type { Logger } from '@dirigen/observability';
+import { preparedQuery, StatementBatcher } from '@dirigen/persistence';
 import type { DataSource } from 'typeorm';
 import type { CallerAuthenticator, CallerCredential, VaultPermission } from './caller-auth';
 import type { CallerRateLimiter } from './caller-rate-limiter';
@@ -75,6 +76,34 @@ type CardRow = {
   hold_recorded: boolean;
 } & SealedSecurityCodeColumns<'payment_code'> & SealedSecurityCodeColumns<'tokenization_code'>;
 
+/** Audit rows and security code releases written in one statement at most; and such statements at once. */
+export const vaultWriteBatchSizeMax = 500;
+const vaultWritesInFlightMax = 2;
+
+interface AuditRow {
+  caller: string;
+  request: DetokenizeRequest;
+  outcome: string;
+}
+
+/** A new card and the security code given with it, sealed, as one tokenize stores them. */
+interface NewCard {
+  token: string;
+  merchantId: string;
+  sealed: { keyVersion: number; nonce: Buffer; ciphertext: Buffer; authTag: Buffer };
+  facts: { brand: string; last4: string; bin: string; expMonth: number; expYear: number };
+  fingerprint: string;
+  use: CardUse;
+  requestId: string | null;
+  code: { keyVersion: number; nonce: Buffer; ciphertext: Buffer; authTag: Buffer };
+}
+
+interface Release {
+  merchantId: string;
+  token: string;
+  paymentId: string | null;
+}
+
 export interface CardVaultOptions {
   /** How long a held security code may wait for its authorization before the sweeper erases it (PCI DSS 3.3.1/3.3.2). */
   securityCodeTtlMs: number;
@@ -99,6 +128,12 @@ export interface CardVaultOptions {
  *     destroying the card deletes it too (foreign key cascade).
  */
 export class CardVault {
+  /** Detokenize audit rows, written together when calls overlap; a call answers only once its row committed. */
+  private readonly auditRows: StatementBatcher<AuditRow, void>;
+  private readonly releases: StatementBatcher<Release, void>;
+  /** New cards, stored together when tokenize calls overlap; answers whether each was stored (false: its request id was taken). */
+  private readonly newCards: StatementBatcher<NewCard, boolean>;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly crypto: VaultCrypto,
@@ -108,6 +143,10 @@ export class CardVault {
     private readonly options: CardVaultOptions,
   ) {
     if (!(options.securityCodeTtlMs > 0)) throw new Error('invariant: securityCodeTtlMs is positive');
+    const batching = { batchSizeMax: vaultWriteBatchSizeMax, inFlightMax: vaultWritesInFlightMax };
+    this.auditRows = new StatementBatcher((rows) => this.writeAuditRows(rows), batching);
+    this.releases = new StatementBatcher((releases) => this.writeReleases(releases), batching);
+    this.newCards = new StatementBatcher((cards) => this.writeNewCards(cards), batching);
   }
 
   /**
@@ -131,22 +170,45 @@ export class CardVault {
       this.crypto.sealSecurityCode(merchantId, token, codeGivenAtTokenization, card.cvc),
     ]);
     const stored = { token, brand: facts.brand, last4: facts.last4, bin: facts.bin, expMonth: facts.expMonth, expYear: facts.expYear, fingerprint };
-    // One statement: the card and its security code are stored together or not at all.
-    const inserted: unknown[] = await this.dataSource.query(
-      `WITH card AS (
-         INSERT INTO vault.cards (token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied, kind, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, true, $13, $14)
-         ON CONFLICT (merchant_id, request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING token)
-       INSERT INTO vault.held_security_codes (${heldSecurityCodeColumns})
-       SELECT token, '${codeGivenAtTokenization}', $2, $15, $16, $17, $18, now() + make_interval(secs => $19) FROM card RETURNING token`,
-      [token, merchantId, sealed.keyVersion, sealed.nonce, sealed.ciphertext, sealed.authTag, facts.brand, facts.last4, facts.bin, facts.expMonth, facts.expYear, fingerprint, use, requestId ?? null,
-        code.keyVersion, code.nonce, code.ciphertext, code.authTag, this.ttlSeconds],
-    );
-    if (inserted.length === 1) return stored;
+    const inserted = await this.newCards.submit({ token, merchantId, sealed, facts, fingerprint, use, requestId: requestId ?? null, code });
+    if (inserted) return stored;
     // An earlier (or concurrent) request with the same id stored the card first: answer its token.
     const winner = await this.tokenizedFor(merchantId, requestId!);
     if (!winner) throw new Error('invariant: a conflicting tokenize request id names a stored card');
     return this.retried(merchantId, winner, stored, use, card.cvc);
+  }
+
+  /**
+   * One statement for many cards: each card and its security code are stored together or not at
+   * all; a card whose (merchant, request id) is already taken — by an earlier statement or an
+   * earlier card of this one — is not stored.
+   */
+  private async writeNewCards(cards: readonly NewCard[]): Promise<boolean[]> {
+    const column = <T>(value: (card: NewCard) => T) => cards.map(value);
+    const stored = await preparedQuery<{ token: string }>(
+      this.dataSource,
+      `WITH given AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::bytea[], $5::bytea[], $6::bytea[], $7::text[], $8::text[], $9::text[], $10::int[], $11::int[], $12::text[],
+                              $13::text[], $14::text[], $15::int[], $16::bytea[], $17::bytea[], $18::bytea[])
+           AS g(token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint,
+                kind, request_id, code_key_version, code_nonce, code_ciphertext, code_auth_tag)
+       ), card AS (
+         INSERT INTO vault.cards (token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, cvc_supplied, kind, request_id)
+         SELECT token, merchant_id, data_key_version, nonce, ciphertext, auth_tag, brand, last4, bin, exp_month, exp_year, fingerprint, true, kind, request_id FROM given
+         ON CONFLICT (merchant_id, request_id) WHERE request_id IS NOT NULL DO NOTHING RETURNING token)
+       INSERT INTO vault.held_security_codes (${heldSecurityCodeColumns})
+       SELECT g.token, '${codeGivenAtTokenization}', g.merchant_id, g.code_key_version, g.code_nonce, g.code_ciphertext, g.code_auth_tag, now() + make_interval(secs => $19)
+       FROM given g JOIN card USING (token) RETURNING token`,
+      [
+        column((card) => card.token), column((card) => card.merchantId), column((card) => card.sealed.keyVersion), column((card) => card.sealed.nonce),
+        column((card) => card.sealed.ciphertext), column((card) => card.sealed.authTag), column((card) => card.facts.brand), column((card) => card.facts.last4),
+        column((card) => card.facts.bin), column((card) => card.facts.expMonth), column((card) => card.facts.expYear), column((card) => card.fingerprint),
+        column((card) => card.use), column((card) => card.requestId), column((card) => card.code.keyVersion), column((card) => card.code.nonce),
+        column((card) => card.code.ciphertext), column((card) => card.code.authTag), this.ttlSeconds,
+      ],
+    );
+    const storedTokens = new Set(stored.map((row) => row.token));
+    return cards.map((card) => storedTokens.has(card.token));
   }
 
   private async tokenizedFor(merchantId: string, requestId: string): Promise<(CardFactsOfToken & { kind: CardUse; cvcSupplied: boolean }) | undefined> {
@@ -191,7 +253,8 @@ export class CardVault {
       throw new VaultError('rate_limited', 'Too many detokenize calls from this caller; retry shortly.');
     }
     // A token of another merchant is indistinguishable from a missing one. An expired code is as good as erased.
-    const [row]: CardRow[] = await this.dataSource.query(
+    const [row] = await preparedQuery<CardRow>(
+      this.dataSource,
       `SELECT c.data_key_version, c.nonce, c.ciphertext, c.auth_tag, c.cvc_supplied, c.kind,
               ${sealedSecurityCodeSelect('p', 'payment_code')}, ${sealedSecurityCodeSelect('t', 'tokenization_code')},
               EXISTS (SELECT 1 FROM vault.security_code_holds h WHERE h.token = c.token AND h.payment_id = $3) AS hold_recorded
@@ -281,12 +344,23 @@ export class CardVault {
    */
   async releaseCvc(caller: CallerCredential, merchantId: string, token: string, paymentId?: string): Promise<void> {
     this.authorize(caller, 'detokenize');
-    await this.dataSource.query(
-      `WITH owned AS (SELECT kind FROM vault.cards WHERE token = $1 AND merchant_id = $2),
-       erased AS (DELETE FROM vault.held_security_codes WHERE token = $1 AND payment_id IN ('${codeGivenAtTokenization}', $3) AND EXISTS (SELECT 1 FROM owned) RETURNING 1)
-       UPDATE vault.cards SET cvc_supplied = false WHERE token = $1 AND merchant_id = $2 AND cvc_supplied AND EXISTS (SELECT 1 FROM erased)`,
-      [token, merchantId, paymentId ?? null],
+    await this.releases.submit({ merchantId, token, paymentId: paymentId ?? null });
+  }
+
+  /** Releases in one statement: each erases its token's codes (its payment's and the one given at tokenization), if the merchant owns the card. */
+  private async writeReleases(releases: readonly Release[]): Promise<void[]> {
+    await preparedQuery(
+      this.dataSource,
+      `WITH asked AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS r(token, merchant_id, payment_id)),
+       erased AS (
+         DELETE FROM vault.held_security_codes h USING asked a, vault.cards c
+         WHERE h.token = a.token AND c.token = a.token AND c.merchant_id = a.merchant_id AND h.payment_id IN ('${codeGivenAtTokenization}', a.payment_id)
+         RETURNING h.token)
+       UPDATE vault.cards c SET cvc_supplied = false FROM asked a
+       WHERE c.token = a.token AND c.merchant_id = a.merchant_id AND c.cvc_supplied AND c.token IN (SELECT token FROM erased)`,
+      [releases.map((release) => release.token), releases.map((release) => release.merchantId), releases.map((release) => release.paymentId)],
     );
+    return releases.map(() => undefined);
   }
 
   /** The audit trail, newest first, by token or payment: for the `auditor` caller only. */
@@ -340,10 +414,24 @@ export class CardVault {
     }
   }
 
-  private async audit(caller: string, request: DetokenizeRequest, outcome: string): Promise<void> {
-    await this.dataSource.query(
-      'INSERT INTO vault.detokenize_audit (caller, merchant_id, token, purpose, payment_id, outcome) VALUES ($1, $2, $3, $4, $5, $6)',
-      [caller.slice(0, 64), request.merchantId, request.token, request.purpose, request.paymentId ?? null, outcome],
+  private audit(caller: string, request: DetokenizeRequest, outcome: string): Promise<void> {
+    return this.auditRows.submit({ caller: caller.slice(0, 64), request, outcome });
+  }
+
+  private async writeAuditRows(rows: readonly AuditRow[]): Promise<void[]> {
+    await preparedQuery(
+      this.dataSource,
+      `INSERT INTO vault.detokenize_audit (caller, merchant_id, token, purpose, payment_id, outcome)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+      [
+        rows.map((row) => row.caller),
+        rows.map((row) => row.request.merchantId),
+        rows.map((row) => row.request.token),
+        rows.map((row) => row.request.purpose),
+        rows.map((row) => row.request.paymentId ?? null),
+        rows.map((row) => row.outcome),
+      ],
     );
+    return rows.map(() => undefined);
   }
 }
