@@ -49,7 +49,7 @@ describe('a card payment, end to end through every service', () => {
     });
     expect(created.body.id).toMatch(/^pay_/);
     expect(created.body.payment_method.card.fingerprint).toMatch(/^[\w-]{32}$/);
-    expect(created.body.attempts).toEqual([{ id: expect.stringMatching(/^att_/), connector: 'stripe', status: 'captured', failure_code: null, latency_ms: expect.any(Number) }]);
+    expect(created.body.attempts).toEqual([{ id: expect.stringMatching(/^att_/), connector: 'stripe', status: 'captured', failure_code: null, latency_ms: expect.any(Number), psp_processing_ms: expect.any(Number) }]);
     expect(JSON.stringify(created.body)).not.toContain(testCards.visa);
 
     const fetched = await api(`/v1/payments/${created.body.id}`);

@@ -38,7 +38,10 @@ export interface AttemptResult {
   failureMessage?: string;
   failureKind?: FailureKind;
   nextAction?: NextAction;
+  /** The whole call as the connector measured it: the PSP's processing, the network, and our client. */
   pspLatencyMs: number;
+  /** The PSP's own processing time, when it reports one (the simulator does, in Server-Timing). */
+  pspProcessingMs?: number;
 }
 
 export interface ConnectorCapabilities {

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { pspServerTimingMetric, serverTimingDurationMs } from './server-timing';
 
 // The PSP call goes through node:http on purpose: the OpenTelemetry http instrumentation patches
 // `http.request`/`https.request`, so every PSP call becomes a client span without code here.
@@ -34,6 +35,11 @@ export interface HttpResponse {
   headers: http.IncomingHttpHeaders;
   bodyText: string;
   latencyMs: number;
+  /**
+   * The PSP's own processing time as it reported it (`Server-Timing: psp;dur=…`, milliseconds);
+   * absent when it reported none or a malformed one. `latencyMs` minus this is the network's and our share.
+   */
+  pspProcessingMs?: number;
 }
 
 /** `timeout`: no full answer before the deadline. `not_sent`: the request provably never reached the server. */
@@ -169,14 +175,16 @@ export class HttpClient {
           }
           chunks.push(chunk);
         });
-        incoming.on('end', () =>
+        incoming.on('end', () => {
+          const pspProcessingMs = serverTimingDurationMs(incoming.headers['server-timing'], pspServerTimingMetric);
           succeed({
             status: incoming.statusCode ?? 0,
             headers: incoming.headers,
             bodyText: Buffer.concat(chunks, receivedBytes).toString('utf8'),
             latencyMs: elapsedMs(startedAt),
-          }),
-        );
+            ...(pspProcessingMs === undefined ? {} : { pspProcessingMs }),
+          });
+        });
         incoming.on('error', (error) => fail('network', 'answer interrupted', error));
         incoming.on('close', () => {
           if (!incoming.complete) fail('network', 'answer cut off');

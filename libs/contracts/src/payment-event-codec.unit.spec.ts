@@ -79,6 +79,7 @@ const fullEvents: Record<PaymentEventType, PaymentEvent> = {
       failureMessage: 'Insufficient funds',
       failureKind: 'soft_decline',
       latencyMs: 412,
+      pspProcessingMs: 398.4,
       pspReference: 'xnd_77aa',
     },
   },
@@ -280,6 +281,27 @@ describe('payment event codec', () => {
       });
 
       expect(contractErrorOf(() => decodePaymentEvent(bytes))).toMatchObject({ code: 'malformed', message: expect.stringContaining('cheque') });
+    });
+  });
+
+  describe('PSP processing time', () => {
+    const attempt = (pspProcessingMs: number): PaymentEvent => ({
+      type: 'payment.attempt_completed',
+      data: { attemptId: 'att_1', connector: 'stripe', status: 'captured', latencyMs: 55, pspProcessingMs },
+    });
+
+    it('keeps a processing time of zero as zero, not as unknown', () => {
+      expect(decodePaymentEvent(encodePaymentEvent(attempt(0), minimalMeta)).event).toStrictEqual(attempt(0));
+    });
+
+    it.each([-0.1, Number.NaN, Number.POSITIVE_INFINITY])('refuses to encode a processing time of %s', (pspProcessingMs) => {
+      expect(contractErrorOf(() => encodePaymentEvent(attempt(pspProcessingMs), minimalMeta))).toMatchObject({ code: 'malformed', message: expect.stringContaining('pspProcessingMs') });
+    });
+
+    it('rejects a negative wire psp_processing_ms as malformed', () => {
+      const bytes = attemptEnvelope({ status: proto.AttemptStatus.CAPTURED, pspProcessingMs: -3 });
+
+      expect(contractErrorOf(() => decodePaymentEvent(bytes))).toMatchObject({ code: 'malformed', message: expect.stringContaining('psp_processing_ms') });
     });
   });
 

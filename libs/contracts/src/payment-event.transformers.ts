@@ -24,6 +24,7 @@ import * as proto from './gen/dirigen/events/v1/payment_events_pb';
 // - proto3 strings have no presence: an absent optional domain string is written as '' and '' reads back as absent.
 //   (So an optional string set to '' does not survive a round trip: it comes back absent.)
 // - optional domain objects (customer, card) are proto messages, which do carry presence.
+// - optional numbers (psp_processing_ms) are proto3 `optional` fields, which carry presence: absent stays absent, 0 stays 0.
 // - enums map exhaustively; UNSPECIFIED or a number this build does not know is malformed.
 
 type PayloadInit = MessageInitShape<typeof EnvelopeSchema>['payload'];
@@ -198,6 +199,7 @@ function attemptCompletedToProto(data: AttemptOutcome): MessageInitShape<typeof 
     failureMessage: data.failureMessage ?? '',
     failureKind: data.failureKind ?? '',
     latencyMs: uint32('attempt.latencyMs', data.latencyMs),
+    ...(data.pspProcessingMs === undefined ? {} : { pspProcessingMs: durationMs('attempt.pspProcessingMs', data.pspProcessingMs) }),
     pspReference: data.pspReference ?? '',
   };
 }
@@ -211,6 +213,7 @@ function attemptCompletedFromProto(message: proto.PaymentAttemptCompleted): Atte
     ...present('failureMessage', message.failureMessage),
     ...(message.failureKind === '' ? {} : { failureKind: failureKindFromProto(message.failureKind) }),
     latencyMs: message.latencyMs,
+    ...(message.pspProcessingMs === undefined ? {} : { pspProcessingMs: durationMs('psp_processing_ms', message.pspProcessingMs) }),
     ...present('pspReference', message.pspReference),
   };
 }
@@ -357,6 +360,12 @@ const uint32Max = 0xffff_ffff;
 
 function uint32(field: string, value: number): number {
   if (!Number.isInteger(value) || value < 0 || value > uint32Max) throw malformed(`${field} must be an integer in 0..${uint32Max}, got ${value}`);
+  return value;
+}
+
+/** A duration in milliseconds (fractions allowed): finite and not negative, or malformed. */
+function durationMs(field: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw malformed(`${field} must be a finite, non-negative number of milliseconds, got ${value}`);
   return value;
 }
 

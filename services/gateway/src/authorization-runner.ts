@@ -109,6 +109,7 @@ function toAttemptOutcome(attemptId: string, connector: string, result: AttemptR
     connector,
     status: result.status,
     latencyMs: Math.round(result.pspLatencyMs),
+    ...(result.pspProcessingMs === undefined ? {} : { pspProcessingMs: result.pspProcessingMs }),
     ...(result.pspReference ? { pspReference: result.pspReference } : {}),
     ...(result.failureCode ? { failureCode: result.failureCode } : {}),
     ...(result.failureMessage ? { failureMessage: result.failureMessage } : {}),

@@ -80,6 +80,13 @@ describe('gateway: authorizing a routed payment', () => {
     ]);
   });
 
+  it("records the PSP's own processing time beside the call time when the connector has it, and leaves it absent when not", async () => {
+    const reported = await authorizeOne(new RecordingConnector(() => ({ status: 'captured', pspReference: 'pi_1', pspLatencyMs: 57.4, pspProcessingMs: 50.3 })), holdsVisa());
+    expect(reported).toMatchObject({ latencyMs: 57, pspProcessingMs: 50.3 });
+    const unreported = await authorizeOne(new RecordingConnector(() => ({ status: 'captured', pspReference: 'pi_2', pspLatencyMs: 57.4 })), holdsVisa());
+    expect(unreported).not.toHaveProperty('pspProcessingMs');
+  });
+
   it("keeps a decline's code and kind, so failover can tell hard from soft", async () => {
     const hard = new RecordingConnector(() => ({ status: 'declined', failureCode: 'card_declined', failureMessage: 'Your card was declined.', failureKind: 'hard_decline', pspReference: 'pi_2', pspLatencyMs: 5 }));
     expect(await authorizeOne(hard, holdsVisa())).toMatchObject({ status: 'declined', failureCode: 'card_declined', failureKind: 'hard_decline', pspReference: 'pi_2' });

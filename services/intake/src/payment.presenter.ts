@@ -27,6 +27,8 @@ export function presentPayment(payment: Payment) {
       status: attempt.status,
       failure_code: attempt.failureCode ?? null,
       latency_ms: attempt.latencyMs,
+      // The PSP's own processing time, when it reported one; never guessed, so absent otherwise.
+      ...(attempt.pspProcessingMs === undefined ? {} : { psp_processing_ms: attempt.pspProcessingMs }),
     })),
     routing: payment.routing
       ? {

@@ -36,6 +36,18 @@ export function writeJson(response: ServerResponse, statusCode: number, bodyText
   response.end(bodyText);
 }
 
+/** The Server-Timing metric a client reads as this PSP's own processing time. */
+export const serverTimingMetric = 'psp';
+
+/**
+ * `psp;dur=12.3`: how long the simulator held the request, from receiving it to writing the answer
+ * (its injected latency included), in milliseconds with one decimal. A client subtracts it from the
+ * time it measured to see its own overhead, with no clock shared between the two.
+ */
+export function serverTimingHeader(durationMs: number): string {
+  return `${serverTimingMetric};dur=${Math.max(0, durationMs).toFixed(1)}`;
+}
+
 export function headerValue(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { bearerTestKey, headerValue, readBody, writeJson } from './http-io';
+import { bearerTestKey, headerValue, readBody, serverTimingHeader, writeJson } from './http-io';
 import { IdempotencyStore } from './idempotency-store';
 import { IdGenerator, randomAlphanumeric } from './random-ids';
 import { applyControlUpdate, controlToWire, hangMsMax, initialControl, latencyMsMax, pickFault, type InjectedFault, type SimulatorControl } from './simulator-control';
@@ -27,6 +27,8 @@ export interface SimulatorOptions {
   /** Uniform in [0, 1): decides injected faults. Swapped in tests for determinism. */
   random?: () => number;
   nowMs?: () => number;
+  /** A monotonic clock for the processing time sent in Server-Timing; swapped in tests. */
+  monotonicNowMs?: () => number;
 }
 
 export interface RunningSimulator {
@@ -52,6 +54,13 @@ interface Counters {
   threeDSecureCompleted: number;
 }
 
+/** One Stripe request's answer channel: its headers so far and when it arrived (for Server-Timing). */
+interface Reply {
+  response: http.ServerResponse;
+  headers: Record<string, string>;
+  receivedAtMs: number;
+}
+
 const zeroCounters = (): Counters => ({
   requestsServed: 0,
   idempotentReplays: 0,
@@ -72,23 +81,28 @@ class StripeSimulator {
   /** Latency and hang timers, cleared on close so the process can exit at once. */
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly random: () => number;
+  private readonly monotonicNowMs: () => number;
 
   constructor(private readonly options: Required<Pick<SimulatorOptions, 'latencyMs' | 'recordsMax'>> & SimulatorOptions) {
     this.control = initialControl(options.latencyMs);
     this.random = options.random ?? Math.random;
+    this.monotonicNowMs = options.monotonicNowMs ?? (() => performance.now());
     this.intents = new StripePaymentIntents(options.recordsMax, new IdGenerator(), options.nowMs ?? Date.now);
     this.idempotency = new IdempotencyStore(options.recordsMax);
   }
 
   handle(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const receivedAtMs = this.monotonicNowMs();
     const url = request.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
-    const handling = path.startsWith('/_sim/') ? this.handleControl(request, response, path) : this.handleStripe(request, response, path, queryAt === -1 ? '' : url.slice(queryAt + 1));
+    const control = path.startsWith('/_sim/');
+    const handling = control ? this.handleControl(request, response, path) : this.handleStripe(request, response, path, queryAt === -1 ? '' : url.slice(queryAt + 1), receivedAtMs);
     handling.catch((error: unknown) => {
       // A bug, not a drill: say so on stderr (never the body: it may hold card numbers) and answer 500.
       process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'simulator bug', path, error: String(error) })}\n`);
-      writeJson(response, 500, stripeError(500, { type: 'api_error', message: 'Simulator error.' }).bodyText);
+      const timing = control ? undefined : { 'server-timing': serverTimingHeader(this.monotonicNowMs() - receivedAtMs) };
+      writeJson(response, 500, stripeError(500, { type: 'api_error', message: 'Simulator error.' }).bodyText, timing);
     });
   }
 
@@ -97,52 +111,53 @@ class StripeSimulator {
     this.timers.clear();
   }
 
-  private async handleStripe(request: http.IncomingMessage, response: http.ServerResponse, path: string, query: string): Promise<void> {
+  private async handleStripe(request: http.IncomingMessage, response: http.ServerResponse, path: string, query: string, receivedAtMs: number): Promise<void> {
     this.counters.requestsServed += 1;
     const method = request.method ?? 'GET';
     const body = method === 'POST' ? await readBody(request) : (request.resume(), '');
     const stripeVersion = headerValue(request, 'stripe-version') ?? defaultStripeVersion;
     const headers: Record<string, string> = { 'request-id': `req_${randomAlphanumeric(14)}`, 'stripe-version': stripeVersion };
+    const reply: Reply = { response, headers, receivedAtMs };
     if (this.control.outage) {
       this.counters.outageRejections += 1;
-      return this.deliver(response, outageResponse, headers, 'none');
+      return this.deliver(reply, outageResponse, 'none');
     }
     const fault = pickFault(this.control, this.random());
     if (fault === 'error') {
       this.counters.injectedErrors += 1;
-      return this.deliver(response, upstreamErrorResponse, headers, 'none');
+      return this.deliver(reply, upstreamErrorResponse, 'none');
     }
     const apiKey = bearerTestKey(headerValue(request, 'authorization'));
-    if (!apiKey) return this.deliver(response, missingKeyResponse, headers, fault);
-    if (body === undefined) return this.deliver(response, bodyTooLargeResponse, headers, fault);
+    if (!apiKey) return this.deliver(reply, missingKeyResponse, fault);
+    if (body === undefined) return this.deliver(reply, bodyTooLargeResponse, fault);
     const idempotencyKey = method === 'POST' ? headerValue(request, 'idempotency-key') : undefined;
     // Stripe takes a GET's parameters from the query string, a POST's from the form body.
     const params = new URLSearchParams(method === 'GET' ? query : body);
     const origin = `http://${request.headers.host ?? 'localhost'}`;
-    if (idempotencyKey === undefined) return this.deliver(response, this.route(method, path, params, origin), headers, fault);
+    if (idempotencyKey === undefined) return this.deliver(reply, this.route(method, path, params, origin), fault);
 
     headers['idempotency-key'] = idempotencyKey;
     if (idempotencyKey.length === 0 || idempotencyKey.length > idempotencyKeyLengthMax) {
-      return this.deliver(response, invalidRequest(`Idempotency-Key must be 1 to ${idempotencyKeyLengthMax} characters.`), headers, fault);
+      return this.deliver(reply, invalidRequest(`Idempotency-Key must be 1 to ${idempotencyKeyLengthMax} characters.`), fault);
     }
     const claim = this.idempotency.claim(apiKey, idempotencyKey, method, path, body);
     switch (claim.kind) {
       case 'conflict':
         this.counters.idempotencyConflicts += 1;
         for (const name of claim.differingParameters) this.conflictParameters.set(name, (this.conflictParameters.get(name) ?? 0) + 1);
-        return this.deliver(response, idempotencyConflict(idempotencyKey), headers, fault);
+        return this.deliver(reply, idempotencyConflict(idempotencyKey), fault);
       case 'replay': {
         this.counters.idempotentReplays += 1;
         headers['idempotent-replayed'] = 'true';
-        if (!(claim.response instanceof Promise)) return this.deliver(response, claim.response, headers, fault);
+        if (!(claim.response instanceof Promise)) return this.deliver(reply, claim.response, fault);
         // It waited for the first request's processing time already: answer as soon as that is done.
-        return this.send(response, await claim.response, headers, fault);
+        return this.send(reply, await claim.response, fault);
       }
       case 'first': {
         const answer = this.routeSafely(method, path, params, origin);
         await this.delay(this.control.latencyMs); // the processing time, during which a replay waits
         claim.complete(answer);
-        return this.send(response, answer, headers, fault);
+        return this.send(reply, answer, fault);
       }
       default:
         return assertNever(claim);
@@ -179,14 +194,21 @@ class StripeSimulator {
   }
 
   /** Answers after the configured latency. */
-  private async deliver(response: http.ServerResponse, answer: SimulatedResponse, headers: Record<string, string>, fault: InjectedFault): Promise<void> {
+  private async deliver(reply: Reply, answer: SimulatedResponse, fault: InjectedFault): Promise<void> {
     await this.delay(this.control.latencyMs);
-    this.send(response, answer, headers, fault);
+    this.send(reply, answer, fault);
   }
 
-  /** A timeout fault processed the request but loses the answer: the client sees only silence. */
-  private send(response: http.ServerResponse, answer: SimulatedResponse, headers: Record<string, string>, fault: InjectedFault): void {
-    if (fault !== 'timeout') return writeJson(response, answer.statusCode, answer.bodyText, headers);
+  /**
+   * Writes the answer with the time the simulator held the request (Server-Timing), so a client can
+   * tell its own overhead from the PSP's. A timeout fault processed the request but loses the answer:
+   * the client sees only silence.
+   */
+  private send(reply: Reply, answer: SimulatedResponse, fault: InjectedFault): void {
+    const { response, headers, receivedAtMs } = reply;
+    if (fault !== 'timeout') {
+      return writeJson(response, answer.statusCode, answer.bodyText, { ...headers, 'server-timing': serverTimingHeader(this.monotonicNowMs() - receivedAtMs) });
+    }
     this.counters.injectedTimeouts += 1;
     const timer = setTimeout(() => {
       this.timers.delete(timer);

@@ -164,6 +164,26 @@ describe('Stripe connector against the Stripe simulator', () => {
     expect(result.pspLatencyMs).toBeLessThan(latencyMs + 500);
   });
 
+  it('reports its own processing time, latency included, and the connector carries it beside the call time', async () => {
+    const latencyMs = 120;
+    await control({ latency_ms: latencyMs });
+    const result = await stripe.authorize(authorizeRequest('4242424242424242'));
+    expect(result.pspProcessingMs).toBeGreaterThanOrEqual(latencyMs - 5); // timers may fire a hair early
+    expect(result.pspProcessingMs).toBeLessThanOrEqual(result.pspLatencyMs + 1); // the call's time is rounded to whole ms
+  });
+
+  it('sends Server-Timing on every Stripe answer, errors included, and never on the control API', async () => {
+    await control({ outage: true });
+    const outage = await fetch(`${baseUrl}/v1/payment_intents`, { method: 'POST', headers: { authorization: 'Bearer sk_test_x' }, body: '' });
+    expect(outage.status).toBe(503);
+    expect(outage.headers.get('server-timing')).toMatch(/^psp;dur=\d+\.\d$/);
+    await control({ outage: false });
+    const missing = await fetch(`${baseUrl}/v1/payment_intents/pi_missing`, { headers: { authorization: 'Bearer sk_test_x' } });
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('server-timing')).toMatch(/^psp;dur=\d+\.\d$/);
+    expect((await fetch(`${baseUrl}/_sim/health`)).headers.get('server-timing')).toBeNull();
+  });
+
   it('lets a payment fail over when the PSP cannot be reached at all', async () => {
     const closed = await startSimulator({ port: 0, host: '127.0.0.1' });
     const port = closed.port;

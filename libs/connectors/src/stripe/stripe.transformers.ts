@@ -1,7 +1,7 @@
 import { isValidAmountMinor, type AttemptStatus, type FailureKind } from '@dirigen/payments';
 import type { AttemptResult, AuthorizeRequest, NextAction } from '../connector';
 import { ConnectorError } from '../connector';
-import type { HttpTransportError } from '../http-client';
+import type { HttpResponse, HttpTransportError } from '../http-client';
 import {
   stripePaymentIntentStatuses,
   type StripeApiError,
@@ -22,7 +22,9 @@ export const stripeIdempotencyKeyLengthMax = 255;
 /** Our own nesting never passes 3 levels (`payment_method_data[card][number]`); deeper is a bug. */
 const formDepthMax = 5;
 
-type Outcome = Omit<AttemptResult, 'pspLatencyMs'>;
+type Outcome = Omit<AttemptResult, 'pspLatencyMs' | 'pspProcessingMs'>;
+/** The parts of an HTTP answer the transformers read. */
+type StripeHttpAnswer = Pick<HttpResponse, 'status' | 'bodyText' | 'latencyMs' | 'pspProcessingMs'>;
 
 /** Stripe form encoding: nested keys as `a[b][c]=v`, arrays as `a[0]=v`, `undefined` left out. */
 export function encodeStripeForm(params: StripeFormParams): URLSearchParams {
@@ -164,23 +166,28 @@ export function paymentIntentToOutcome(intent: StripePaymentIntent): Outcome {
 }
 
 /** An HTTP answer from Stripe, whatever its status, as an attempt result. Throws only when our credentials fail. */
-export function stripeResponseToAttemptResult(response: { status: number; bodyText: string; latencyMs: number }): AttemptResult {
-  return { ...stripeResponseToOutcome(response.status, parseJson(response.bodyText)), pspLatencyMs: response.latencyMs };
+export function stripeResponseToAttemptResult(response: StripeHttpAnswer): AttemptResult {
+  return { ...stripeResponseToOutcome(response.status, parseJson(response.bodyText)), ...timingsOf(response) };
 }
 
 /**
  * A PaymentIntent search for one attempt: its outcome when found, undefined when Stripe has none.
  * Anything but a search result is answered as the same call's error would be (unknown, never "none").
  */
-export function stripeSearchResponseToAttemptResult(response: { status: number; bodyText: string; latencyMs: number }): AttemptResult | undefined {
+export function stripeSearchResponseToAttemptResult(response: StripeHttpAnswer): AttemptResult | undefined {
   const body = parseJson(response.bodyText) as { object?: unknown; data?: unknown } | undefined;
   if (response.status === 200 && body?.object === 'search_result' && Array.isArray(body.data)) {
     const [first] = body.data as unknown[];
     if (first === undefined) return undefined;
-    if (isPaymentIntent(first)) return { ...paymentIntentToOutcome(first), pspLatencyMs: response.latencyMs };
+    if (isPaymentIntent(first)) return { ...paymentIntentToOutcome(first), ...timingsOf(response) };
   }
-  if (response.status === 200) return { ...unknownOutcome(undefined, 'unexpected_response', 'Stripe answered a search without a search result.'), pspLatencyMs: response.latencyMs };
+  if (response.status === 200) return { ...unknownOutcome(undefined, 'unexpected_response', 'Stripe answered a search without a search result.'), ...timingsOf(response) };
   return stripeResponseToAttemptResult(response);
+}
+
+/** The call's duration as we measured it, and the PSP's own processing time when it reported one. */
+function timingsOf(response: StripeHttpAnswer): Pick<AttemptResult, 'pspLatencyMs' | 'pspProcessingMs'> {
+  return { pspLatencyMs: response.latencyMs, ...(response.pspProcessingMs === undefined ? {} : { pspProcessingMs: response.pspProcessingMs }) };
 }
 
 function stripeResponseToOutcome(httpStatus: number, body: unknown): Outcome {

@@ -175,6 +175,15 @@ describe('Stripe answers as attempt results', () => {
     });
   });
 
+  it('carries the processing time the PSP reported beside the call time it measured', () => {
+    const result = stripeResponseToAttemptResult({ status: 200, bodyText: JSON.stringify(paymentIntentFixture({ status: 'succeeded' })), latencyMs: 57, pspProcessingMs: 50.2 });
+    expect(result).toMatchObject({ status: 'captured', pspLatencyMs: 57, pspProcessingMs: 50.2 });
+  });
+
+  it('leaves the processing time absent when the PSP reported none (Stripe itself does not)', () => {
+    expect(answer(200, paymentIntentFixture({ status: 'succeeded' }))).not.toHaveProperty('pspProcessingMs');
+  });
+
   it('reads a processing error as a soft decline another connector may retry', () => {
     expect(answer(402, cardErrorBodyFixture('processing_error', undefined, 'An error occurred while processing your card.'))).toMatchObject({
       status: 'failed',

@@ -65,7 +65,10 @@ export interface AttemptOutcome {
   failureCode?: string;
   failureMessage?: string;
   failureKind?: FailureKind;
+  /** The PSP call as the gateway measured it (whole milliseconds). */
   latencyMs: number;
+  /** The PSP's own processing time, when it reported one (milliseconds, one decimal): `latencyMs` minus this is the network's and the connector's share. */
+  pspProcessingMs?: number;
   pspReference?: string;
 }
 
