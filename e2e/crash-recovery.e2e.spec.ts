@@ -1,5 +1,8 @@
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { api, cardPayment, eventually, platform, simulatorControl, simulatorStats, sql } from './support/api';
+import { faultDrillFileName } from './support/global-setup';
 import { publishedEventsOf } from './support/payment-topic';
 import { healthy, pidOf } from './support/processes';
 
@@ -45,4 +48,48 @@ describe('a service killed with SIGKILL mid-payment', () => {
     const distinct = (type: string) => new Set(published.filter((event) => event.type === type).map((event) => event.eventId)).size;
     expect({ attempts: distinct('payment.attempt_completed'), successes: distinct('payment.succeeded'), failures: distinct('payment.failed') }).toEqual({ attempts: 1, successes: 1, failures: 0 });
   }, 240_000);
+
+  it('takes effect once when a stage dies right after producing its events, before deleting its outbox rows or committing its input offsets', async () => {
+    const drillFile = join(platform.dataDir, faultDrillFileName);
+    const replicas = platform.processes.filter((entry) => entry.name === 'routing').map((entry) => entry.instance);
+    const pidsBefore = new Map(replicas.map((replica) => [replica, pidOf(replica)]));
+    const before = await simulatorStats();
+    // The routing replica that decides this payment publishes payment.routed, then SIGKILLs itself.
+    writeFileSync(drillFile, JSON.stringify({ service: 'routing', fault: 'kill-after-publish' }));
+    try {
+      const response = await api('/v1/payments', { body: cardPayment({ amount: 4242, metadata: { drill: 'kill-after-publish' } }) });
+      expect([201, 202]).toContain(response.status);
+      const paymentId = response.body.id as string;
+      expect(existsSync(drillFile)).toBe(false); // a routing replica claimed the drill
+      const killed = await eventually(async () => {
+        for (const replica of replicas) if (pidOf(replica) !== pidsBefore.get(replica) && (await healthy(replica))) return replica;
+        return undefined;
+      }, 60_000, 250);
+      expect(killed).toBeDefined();
+      const final = await eventually(async () => {
+        const payment = await api(`/v1/payments/${paymentId}`);
+        return payment.body.status === 'succeeded' ? payment.body : undefined;
+      }, 60_000, 250);
+      expect(final.attempts).toHaveLength(1);
+      const events = await sql('SELECT type FROM intake.payment_events WHERE payment_id = $1 ORDER BY position', [paymentId]);
+      expect(events.map((event) => event.type)).toEqual(['payment.requested', 'payment.risk_assessed', 'payment.routed', 'payment.attempt_completed', 'payment.succeeded']);
+      // The dead replica's outbox rows outlived it: the relay's sweep published payment.routed again (same
+      // event id), and every consumer took it once.
+      const routedCopies = await eventually(async () => {
+        const published = (await publishedEventsOf(paymentId)).filter((event) => event.type === 'payment.routed');
+        return published.length >= 2 ? published : undefined;
+      }, 30_000, 500);
+      expect(new Set(routedCopies.map((event) => event.eventId)).size).toBe(1);
+      const [{ count: leftInOutbox }] = await sql<{ count: number }>("SELECT count(*)::int AS count FROM routing.outbox WHERE key = $1", [paymentId]);
+      expect(leftInOutbox).toBe(0);
+      const after = await simulatorStats();
+      expect(after.authorizations.approved - before.authorizations.approved).toBe(1);
+      expect(after.stored.payment_intents - before.stored.payment_intents).toBe(1);
+      const published = await publishedEventsOf(paymentId);
+      const distinct = (type: string) => new Set(published.filter((event) => event.type === type).map((event) => event.eventId)).size;
+      expect({ routings: distinct('payment.routed'), attempts: distinct('payment.attempt_completed'), successes: distinct('payment.succeeded') }).toEqual({ routings: 1, attempts: 1, successes: 1 });
+    } finally {
+      rmSync(drillFile, { force: true });
+    }
+  }, 180_000);
 });

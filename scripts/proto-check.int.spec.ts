@@ -71,7 +71,7 @@ describe('proto-check', () => {
   });
 
   it('passes when a field is added with a new number', async () => {
-    await editPaymentEvents('  string failure_kind = 8;\n', '  string failure_kind = 8;\n  string merchant_reference = 9;\n');
+    await editPaymentEvents('  string failure_kind = 8;\n', '  string failure_kind = 8;\n  string merchant_reference = 10;\n');
 
     const { status } = await runCheck(againstCommitted());
 
@@ -91,11 +91,11 @@ describe('proto-check', () => {
 
   it('updates the baseline with a compatible change, which then guards the new field too', async () => {
     // given: a new field, accepted into the copy's own baseline
-    await editPaymentEvents('  string failure_kind = 8;\n', '  string failure_kind = 8;\n  string merchant_reference = 9;\n');
+    await editPaymentEvents('  string failure_kind = 8;\n', '  string failure_kind = 8;\n  string merchant_reference = 10;\n');
     expect((await runCheck(['--proto-dir', protoDir, '--update-baseline'])).status).toBe(0);
 
     // when: the new field is retyped
-    await editPaymentEvents('string merchant_reference = 9;', 'int64 merchant_reference = 9;');
+    await editPaymentEvents('string merchant_reference = 10;', 'int64 merchant_reference = 10;');
     const { status, output } = await runCheck(['--proto-dir', protoDir]);
 
     // then

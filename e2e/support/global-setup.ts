@@ -31,6 +31,8 @@ declare module 'vitest' {
 // Vitest runs from the repository root (npm test).
 const repoRoot = resolve(process.cwd());
 const collectorPort = 14318;
+/** In the data dir: the fault drill the services look for (libs/service-kit/src/fault-drill.ts). */
+export const faultDrillFileName = 'fault-drill.json';
 
 /** Starts the whole platform once for the e2e suite, as `npm start` would, with two replicas of every consumer service. */
 export default async function setup(project: TestProject) {
@@ -60,6 +62,8 @@ export default async function setup(project: TestProject) {
       VAULT_KEK_SHARES_DIR: kekSharesDir,
       // Low enough that the vault suite can prove the limit with a few hundred calls; far above the suite's payment rate.
       VAULT_DETOKENIZE_LIMITS: 'gateway:100/200',
+      // Off until a test writes the file (crash-recovery.e2e: a stage killed right after producing).
+      DIRIGEN_FAULT_DRILL_FILE: join(dataDir, faultDrillFileName),
     },
   });
   // No clock digits in test data: a 13-digit time is Luhn-valid one time in ten, and the scan reads everything.

@@ -41,6 +41,8 @@ export interface OutboxRelayOptions {
    */
   publishTimeoutMs?: number;
   log: (level: 'error' | 'warn' | 'info', message: string, extra?: Record<string, unknown>) => void;
+  /** Runs after a direct publish was acknowledged and before its rows are deleted: where a fault drill kills the process. */
+  afterDirectPublish?: (rows: readonly OutboxRow[]) => void;
 }
 
 /**
@@ -139,6 +141,7 @@ export class OutboxRelay {
       try {
         await this.publish(batch);
         this.published += batch.length;
+        this.options.afterDirectPublish?.(batch);
         await this.store.delete(batch.map((row) => row.id));
       } catch (error) {
         this.options.log('warn', 'outbox rows left for the sweep', { rows: batch.length, error: String(error) });

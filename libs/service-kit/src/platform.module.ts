@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Inject, Module, Res, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createKafka, EventProducer, OutboxRelay } from '@dirigen/messaging';
+import { killAfterPublishDrill } from './fault-drill';
 import { createLogger, ServiceMetrics, stopTracing, type Logger } from '@dirigen/observability';
 import { createServiceDataSource, PgOutboxStore } from '@dirigen/persistence';
 import type { FastifyReply } from 'fastify';
@@ -152,6 +153,7 @@ export class PlatformModule {
             dataSource && options.schema && options.outbox !== false
               ? new OutboxRelay(new PgOutboxStore(dataSource, options.schema), producer, {
                   log: (level, message, extra) => logger[level](extra ?? {}, message),
+                  afterDirectPublish: killAfterPublishDrill(config.service, process.env.DIRIGEN_FAULT_DRILL_FILE, logger),
                 })
               : null,
         },

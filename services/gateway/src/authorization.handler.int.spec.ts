@@ -97,7 +97,7 @@ describe('the gateway authorizes routed payments at the PSP and records the outc
     expect(produced).toEqual([
       {
         type: 'payment.attempt_completed',
-        data: { attemptId: attemptIdFor(history[1]!.meta.eventId, 0), connector: 'stripe', status: 'captured', pspReference: expect.stringMatching(/^pi_/), latencyMs: expect.any(Number) },
+        data: { attemptId: attemptIdFor(history[1]!.meta.eventId, 0), connector: 'stripe', status: 'captured', pspReference: expect.stringMatching(/^pi_/), latencyMs: expect.any(Number), pspProcessingMs: expect.any(Number) },
       },
       { type: 'payment.succeeded', data: { amountCaptured: { amountMinor: 2_000, currency: 'USD' }, connector: 'stripe' } },
     ]);
