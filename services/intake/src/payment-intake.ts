@@ -67,8 +67,8 @@ export class PaymentIntake {
     try {
       const created = await this.record(merchantId, paymentId, request, keyHash, requestHash);
       if (created !== paymentId) return { payment: await this.waitForOutcome(created), replayed: true };
-      await waiting.wait(waitBudgetMs);
-      return { payment: (await this.payments.find(merchantId, paymentId))!, replayed: false };
+      const notified = await waiting.wait(waitBudgetMs);
+      return { payment: notified ?? (await this.payments.find(merchantId, paymentId))!, replayed: false };
     } finally {
       waiting.cancel();
     }
@@ -156,7 +156,8 @@ export class PaymentIntake {
       // Re-read after registering: the outcome may have landed in between.
       const current = await this.payments.findById(paymentId);
       if (current && current.status !== 'processing') return current;
-      await waiting.wait(waitBudgetMs);
+      const notified = await waiting.wait(waitBudgetMs);
+      if (notified) return notified;
     } finally {
       waiting.cancel();
     }

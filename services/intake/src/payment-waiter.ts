@@ -1,7 +1,20 @@
 import { Client } from 'pg';
 import type { Logger } from '@dirigen/observability';
+import type { Payment } from '@dirigen/payments';
 
 export const paymentUpdatesChannel = 'dirigen_payment_updates';
+
+/** PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more; a larger payment is announced by id alone. */
+const notificationPayloadBytesMax = 7_900;
+
+/**
+ * A notification's payload: the payment id, then (when it fits) a space and the payment as
+ * committed, so the request waiting for it answers without reading it back.
+ */
+export function notificationPayload(payment: Payment): string {
+  const withPayment = `${payment.id} ${JSON.stringify(payment)}`;
+  return Buffer.byteLength(withPayment) < notificationPayloadBytesMax ? withPayment : payment.id;
+}
 
 /** Requests waiting at once on one replica; beyond it a request answers 202 at once. */
 export const waitersMax = 10_000;
@@ -13,7 +26,7 @@ const reconnectDelayMs = 1_000;
  * outcome reaches the replica holding the request, whichever one that is.
  */
 export class PaymentWaiter {
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<(payment: Payment | undefined) => void>>();
   private waiting = 0;
   private client: Client | undefined;
   private stopped = false;
@@ -59,20 +72,21 @@ export class PaymentWaiter {
 
   /**
    * Registers interest in `paymentId` before its events can be published; the returned `wait`
-   * resolves on the next update or after `budgetMs`, whichever comes first.
+   * resolves on the next update or after `budgetMs`, whichever comes first: with the payment as
+   * the update committed it when the notification carried it, else undefined (read it then).
    */
-  register(paymentId: string): { wait: (budgetMs: number) => Promise<void>; cancel: () => void } {
+  register(paymentId: string): { wait: (budgetMs: number) => Promise<Payment | undefined>; cancel: () => void } {
     if (this.waiting >= waitersMax || !this.client) return { wait: async () => undefined, cancel: () => undefined };
-    let resolveNotified: () => void = () => undefined;
-    const notified = new Promise<void>((resolve) => {
+    let resolveNotified: (payment: Payment | undefined) => void = () => undefined;
+    const notified = new Promise<Payment | undefined>((resolve) => {
       resolveNotified = resolve;
     });
     let released = false;
-    const release = () => {
+    const release = (payment: Payment | undefined) => {
       if (released) return;
       released = true;
       this.waiting--;
-      resolveNotified();
+      resolveNotified(payment);
     };
     this.waiting++;
     const set = this.waiters.get(paymentId) ?? new Set();
@@ -81,23 +95,28 @@ export class PaymentWaiter {
     const cancel = () => {
       set.delete(release);
       if (set.size === 0) this.waiters.delete(paymentId);
-      release();
+      release(undefined);
     };
     return {
       cancel,
       wait: async (budgetMs) => {
         const timer = setTimeout(cancel, budgetMs);
-        await notified;
+        const payment = await notified;
         clearTimeout(timer);
         cancel();
+        return payment;
       },
     };
   }
 
-  private wake(paymentId: string): void {
+  /** A notification (`notificationPayload`): wakes the requests waiting for that payment, if any are on this replica. */
+  private wake(payload: string): void {
+    const space = payload.indexOf(' ');
+    const paymentId = space < 0 ? payload : payload.slice(0, space);
     const set = this.waiters.get(paymentId);
     if (!set) return;
     this.waiters.delete(paymentId);
-    for (const release of set) release();
+    const payment = space < 0 ? undefined : (JSON.parse(payload.slice(space + 1)) as Payment);
+    for (const release of set) release(payment);
   }
 }

@@ -50,7 +50,7 @@ export class PaymentsProjection {
       const payments = [...states.values()].flatMap((state) => (state.kind === 'exists' ? [state.payment] : []));
       const changed = payments.filter((payment) => statusBefore.get(payment.id) !== payment.status);
       // The NOTIFY is delivered on commit, to every intake replica; the one holding the request answers it.
-      await this.readModel.saveProjection(manager, payments, timeline, changed.map((payment) => payment.id));
+      await this.readModel.saveProjection(manager, payments, timeline, changed);
       for (const payment of changed) this.observe(payment);
     });
   };

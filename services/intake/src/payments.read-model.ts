@@ -4,7 +4,7 @@ import { DATA_SOURCE } from '@dirigen/service-kit';
 import { PgPaymentStates, preparedQuery } from '@dirigen/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import { intakeSchema } from './intake.migrations';
-import { paymentUpdatesChannel } from './payment-waiter';
+import { notificationPayload, paymentUpdatesChannel } from './payment-waiter';
 
 export const projectionConsumer = 'intake-projection';
 
@@ -63,9 +63,10 @@ export class PaymentsReadModel {
 
   /**
    * In one statement: the new payment states, their timeline entries, and a NOTIFY per payment
-   * whose status changed (delivered on commit to every intake replica).
+   * whose status changed (delivered on commit to every intake replica), carrying the payment as
+   * committed so that the request waiting for it needs not read it back (`notificationPayload`).
    */
-  async saveProjection(manager: EntityManager, payments: readonly Payment[], events: readonly RecordedEvent[], changedIds: readonly string[]): Promise<void> {
+  async saveProjection(manager: EntityManager, payments: readonly Payment[], events: readonly RecordedEvent[], changed: readonly Payment[]): Promise<void> {
     if (payments.length === 0 && events.length === 0) return;
     await preparedQuery(
       manager,
@@ -79,7 +80,7 @@ export class PaymentsReadModel {
          SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::jsonb[]) ON CONFLICT (event_id) DO NOTHING
          RETURNING 1
        )
-       SELECT pg_notify($12, id) FROM unnest($13::text[]) AS id`,
+       SELECT pg_notify($12, payload) FROM unnest($13::text[]) AS payload`,
       [
         payments.map((payment) => payment.id),
         payments.map((payment) => payment.merchantId),
@@ -93,7 +94,7 @@ export class PaymentsReadModel {
         events.map((recorded) => recorded.occurredAt),
         events.map((recorded) => JSON.stringify(recorded.event.data)),
         paymentUpdatesChannel,
-        [...changedIds],
+        changed.map(notificationPayload),
       ],
     );
   }
