@@ -27,7 +27,8 @@ export interface OutboxRelayOptions {
   idlePollMs?: number;
   /**
    * How old a row must be before the leader's sweep takes it: younger rows are being published
-   * by the replica that wrote them. 0 sweeps every row (a relay that is the only publisher).
+   * by the replica that wrote them (on a saturated machine its publisher lags seconds behind its
+   * commits, and sweeping those rows only publishes duplicates). 0 sweeps every row.
    */
   orphanAgeMs?: number;
   /** How often the leader compacts the outbox table (VACUUM), in sweeps. */
@@ -89,7 +90,7 @@ export class OutboxRelay {
   ) {
     this.batchSizeMax = options.batchSizeMax ?? 1_000;
     this.idlePollMs = options.idlePollMs ?? 1_000;
-    this.orphanAgeMs = options.orphanAgeMs ?? 2_000;
+    this.orphanAgeMs = options.orphanAgeMs ?? 10_000;
     this.compactEverySweeps = options.compactEverySweeps ?? 30;
     this.leadershipRetryMs = options.leadershipRetryMs ?? 1_000;
     this.publishTimeoutMs = options.publishTimeoutMs ?? 30_000;

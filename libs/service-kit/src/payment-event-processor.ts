@@ -48,7 +48,7 @@ export interface PaymentProcessorDefinition<Prepared> {
    * the transaction fails or the process dies before it commits, so it must be idempotent.
    */
   prepare?(items: readonly ProcessedItem[]): Promise<Map<string, Prepared>>;
-  /** Runs after the transaction committed, with what `prepare` produced (e.g. releasing resources a PSP call held). Best effort. */
+  /** Runs after the transaction committed, with what `prepare` produced (e.g. releasing resources a PSP call held). Best effort, not awaited: it must not throw what matters. */
   afterCommit?(items: readonly ProcessedItem[], prepared: Map<string, Prepared>): Promise<void>;
   /** The command this service decides for the event, if any. Pure apart from reading `manager`. */
   react(item: ProcessedItem, prepared: Prepared | undefined, manager: EntityManager): Promise<PaymentCommand | undefined>;
@@ -109,7 +109,9 @@ export class PaymentEventProcessor<Prepared = never> {
       );
     });
     this.ports.relay.publishCommitted(produced);
-    await this.definition.afterCommit?.(preparedItems, prepared);
+    // Not awaited: best effort (e.g. releasing security codes, which expire anyway), and the next
+    // batch must not wait for it — in the gateway it took as long as the PSP call.
+    void this.definition.afterCommit?.(preparedItems, prepared)?.catch(() => undefined);
   };
 
   private async process(

@@ -131,6 +131,8 @@ export class CardVault {
   /** Detokenize audit rows, written together when calls overlap; a call answers only once its row committed. */
   private readonly auditRows: StatementBatcher<AuditRow, void>;
   private readonly releases: StatementBatcher<Release, void>;
+  /** Card records read for detokenize, together when calls overlap (one query for a gateway's burst). */
+  private readonly cardReads: StatementBatcher<DetokenizeRequest, CardRow | undefined>;
   /** New cards, stored together when tokenize calls overlap; answers whether each was stored (false: its request id was taken). */
   private readonly newCards: StatementBatcher<NewCard, boolean>;
 
@@ -147,6 +149,7 @@ export class CardVault {
     this.auditRows = new StatementBatcher((rows) => this.writeAuditRows(rows), batching);
     this.releases = new StatementBatcher((releases) => this.writeReleases(releases), batching);
     this.newCards = new StatementBatcher((cards) => this.writeNewCards(cards), batching);
+    this.cardReads = new StatementBatcher((requests) => this.readCards(requests), batching);
   }
 
   /**
@@ -211,6 +214,28 @@ export class CardVault {
     return cards.map((card) => storedTokens.has(card.token));
   }
 
+  /**
+   * The card records and held codes that detokenize requests ask for, in one query: for each, its card
+   * if the merchant owns the token (another merchant's token is indistinguishable from a missing one),
+   * the code held for its payment and the one given at tokenization (unexpired only: an expired code
+   * is as good as erased), and whether a code was ever held for that payment.
+   */
+  private async readCards(requests: readonly DetokenizeRequest[]): Promise<(CardRow | undefined)[]> {
+    const rows = await preparedQuery<CardRow & { position: string }>(
+      this.dataSource,
+      `SELECT a.position, c.data_key_version, c.nonce, c.ciphertext, c.auth_tag, c.cvc_supplied, c.kind,
+              ${sealedSecurityCodeSelect('p', 'payment_code')}, ${sealedSecurityCodeSelect('t', 'tokenization_code')},
+              EXISTS (SELECT 1 FROM vault.security_code_holds h WHERE h.token = c.token AND h.payment_id = a.payment_id) AS hold_recorded
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS a(token, merchant_id, payment_id, position)
+       JOIN vault.cards c ON c.token = a.token AND c.merchant_id = a.merchant_id
+       LEFT JOIN vault.held_security_codes p ON p.token = c.token AND p.payment_id = a.payment_id AND p.expires_at > now()
+       LEFT JOIN vault.held_security_codes t ON t.token = c.token AND t.payment_id = '${codeGivenAtTokenization}' AND t.expires_at > now() AND c.cvc_supplied`,
+      [requests.map((request) => request.token), requests.map((request) => request.merchantId), requests.map((request) => request.paymentId ?? null)],
+    );
+    const byPosition = new Map(rows.map(({ position, ...row }) => [Number(position), row]));
+    return requests.map((_, index) => byPosition.get(index + 1));
+  }
+
   private async tokenizedFor(merchantId: string, requestId: string): Promise<(CardFactsOfToken & { kind: CardUse; cvcSupplied: boolean }) | undefined> {
     const [row]: { token: string; brand: string; last4: string; bin: string; exp_month: number; exp_year: number; fingerprint: string; kind: CardUse; cvc_supplied: boolean }[] =
       await this.dataSource.query(
@@ -253,17 +278,7 @@ export class CardVault {
       throw new VaultError('rate_limited', 'Too many detokenize calls from this caller; retry shortly.');
     }
     // A token of another merchant is indistinguishable from a missing one. An expired code is as good as erased.
-    const [row] = await preparedQuery<CardRow>(
-      this.dataSource,
-      `SELECT c.data_key_version, c.nonce, c.ciphertext, c.auth_tag, c.cvc_supplied, c.kind,
-              ${sealedSecurityCodeSelect('p', 'payment_code')}, ${sealedSecurityCodeSelect('t', 'tokenization_code')},
-              EXISTS (SELECT 1 FROM vault.security_code_holds h WHERE h.token = c.token AND h.payment_id = $3) AS hold_recorded
-       FROM vault.cards c
-       LEFT JOIN vault.held_security_codes p ON p.token = c.token AND p.payment_id = $3 AND p.expires_at > now()
-       LEFT JOIN vault.held_security_codes t ON t.token = c.token AND t.payment_id = '${codeGivenAtTokenization}' AND t.expires_at > now() AND c.cvc_supplied
-       WHERE c.token = $1 AND c.merchant_id = $2`,
-      [request.token, request.merchantId, request.paymentId ?? null],
-    );
+    const row = await this.cardReads.submit(request);
     if (!row) {
       await this.audit(callerName, request, 'not_found');
       throw new VaultError('token_not_found', 'The card token does not exist for this merchant.', 'token');
