@@ -7,3 +7,4 @@ export * from './pg-payment-states';
 export * from './database-roles';
 export * from './prepared-query';
 export * from './statement-batcher';
+export * from './table-maintenance';

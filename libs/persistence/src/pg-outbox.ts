@@ -2,6 +2,7 @@ import type { OutboundMessage, OutboxRow, OutboxStore } from '@dirigen/messaging
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { quoteIdentifier } from './data-source';
 import { preparedQuery } from './prepared-query';
+import { vacuumWhereDead, type MaintainedTable } from './table-maintenance';
 
 /** Appends messages to the outbox inside the caller's transaction; returns them as rows, for `OutboxRelay.publishCommitted` after the commit. */
 export async function appendToOutbox(manager: EntityManager, schema: string, messages: readonly OutboundMessage[]): Promise<OutboxRow[]> {
@@ -44,12 +45,16 @@ export class PgOutboxStore implements OutboxStore {
   /** After an empty round, look with one cheap query before opening a transaction. */
   private lastRoundEmpty = false;
   private compactRefused = false;
+  private readonly maintained: MaintainedTable[];
 
+  /** `vacuumTables`: the schema's other tables whose rows churn (a fold updated per event), vacuumed with the outbox. */
   constructor(
     private readonly dataSource: DataSource,
     private readonly schema: string,
+    vacuumTables: readonly string[] = [],
   ) {
     this.table = `${quoteIdentifier(schema)}.outbox`;
+    this.maintained = ['outbox', ...vacuumTables].map((table) => ({ schema, table }));
   }
 
   /**
@@ -95,17 +100,18 @@ export class PgOutboxStore implements OutboxStore {
   }
 
   /**
-   * Every published row leaves a dead tuple behind; where autovacuum is off (as on some CI
-   * machines) the table and its index would grow without end and every sweep would read them.
-   * The service role owns its outbox, so it may vacuum it; a refusal is reported once.
+   * Every published row leaves a dead tuple behind (and so does every update of a fold); where
+   * autovacuum is off (as on some CI machines) the tables and their indexes would grow without end
+   * and every lookup would walk them. The service role owns its tables, so it may vacuum them, once
+   * they hold enough dead tuples to be worth it; a refusal is reported once.
    */
   async compact(): Promise<void> {
     if (this.compactRefused) return;
     try {
-      await this.dataSource.query(`VACUUM ${this.table}`);
+      await vacuumWhereDead(this.dataSource, this.maintained);
     } catch (error) {
       this.compactRefused = true;
-      throw new Error(`cannot VACUUM ${this.table}; leave it to autovacuum: ${String(error)}`);
+      throw new Error(`cannot VACUUM ${this.schema}'s tables; leave it to autovacuum: ${String(error)}`);
     }
   }
 

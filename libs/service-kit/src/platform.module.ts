@@ -23,6 +23,8 @@ export interface PlatformModuleOptions {
   /** Whether the schema has an outbox to relay (every event-producing service); default true. */
   outbox?: boolean;
   poolSizeMax?: number;
+  /** Tables of the schema whose rows churn (updated per event), vacuumed with the outbox by the relay's leader. */
+  vacuumTables?: string[];
 }
 
 const healthCheckTimeoutMs = 2_000;
@@ -151,7 +153,7 @@ export class PlatformModule {
           inject: [DATA_SOURCE],
           useFactory: (dataSource: DataSource | null) =>
             dataSource && options.schema && options.outbox !== false
-              ? new OutboxRelay(new PgOutboxStore(dataSource, options.schema), producer, {
+              ? new OutboxRelay(new PgOutboxStore(dataSource, options.schema, options.vacuumTables), producer, {
                   log: (level, message, extra) => logger[level](extra ?? {}, message),
                   afterDirectPublish: killAfterPublishDrill(config.service, process.env.DIRIGEN_FAULT_DRILL_FILE, logger),
                 })

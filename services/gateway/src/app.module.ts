@@ -29,7 +29,7 @@ function configuredConnectors(env: NodeJS.ProcessEnv): Map<string, PaymentConnec
 }
 
 @Module({
-  imports: [PlatformModule.forRoot({ config, schema: gatewaySchema })],
+  imports: [PlatformModule.forRoot({ config, schema: gatewaySchema, vacuumTables: ['payment_states'] })],
   providers: [
     {
       provide: AUTHORIZATION_RUNNER,

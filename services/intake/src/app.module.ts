@@ -56,7 +56,7 @@ function requiredSecret(name: string): Buffer {
 }
 
 @Module({
-  imports: [PlatformModule.forRoot({ config, schema: intakeSchema, poolSizeMax: 20 })],
+  imports: [PlatformModule.forRoot({ config, schema: intakeSchema, poolSizeMax: 20, vacuumTables: ['payments'] })],
   controllers: [PaymentsController, TokensController],
   providers: [
     { provide: APP_PIPE, useFactory: contractValidationPipe },

@@ -1,5 +1,6 @@
 import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from '@dirigen/observability';
+import { vacuumWhereDead } from '@dirigen/persistence';
 import type { DataSource } from 'typeorm';
 
 export interface RetentionOptions {
@@ -58,7 +59,24 @@ export class VaultRetentionSweeper implements OnApplicationBootstrap, OnModuleDe
   async sweepSecurityCodes(): Promise<number> {
     const securityCodes = await this.drain(() => this.sweepSecurityCodeBatch());
     if (securityCodes > 0) this.logger.info({ securityCodes }, 'vault retention: erased expired security codes');
+    await this.compact();
     return securityCodes;
+  }
+
+  /**
+   * VACUUM of the tables whose rows churn, once dead tuples pile up: a released or erased security code leaves its ciphertext
+   * on disk as a dead tuple until vacuumed (so it is gone for good sooner), and where autovacuum is
+   * off (as on some CI machines) dead tuples would otherwise pile up and slow every lookup.
+   */
+  private async compact(): Promise<void> {
+    try {
+      await vacuumWhereDead(this.dataSource, [
+        { schema: 'vault', table: 'held_security_codes' },
+        { schema: 'vault', table: 'cards' },
+      ]);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'vault retention: VACUUM failed; leaving it to autovacuum');
+    }
   }
 
   /** One round: expired payment cards, then expired hold records, each until none is left. */
