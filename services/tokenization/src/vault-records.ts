@@ -19,7 +19,7 @@ export type CardRow = {
 } & SealedSecurityCodeColumns<'payment_code'> & SealedSecurityCodeColumns<'tokenization_code'>;
 
 /** Items (cards, reads, audit rows, releases) in one statement at most; and such statements of a kind running at once. */
-export const vaultWriteBatchSizeMax = 500;
+const vaultWriteBatchSizeMax = 500;
 const vaultWritesInFlightMax = 2;
 
 export interface AuditRow {
