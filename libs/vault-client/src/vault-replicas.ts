@@ -27,13 +27,11 @@ function hostOf(entry: string, address: string): string {
 }
 
 /**
- * Four retries ("attempts" counts the first call; 5 is grpc-js's ceiling), 50 ms doubling to 400 ms
- * apart, within the call's deadline: a replica that just died can still look ready to the balancer
- * for a moment, and with two retries 100–200 ms apart both sometimes landed on it (fresh-clone e2e
- * runs saw a 503 about one run in five); the backoff gives the channel time to notice. Only
- * UNAVAILABLE is retried, so a sick but answering vault is not loaded more.
+ * Two retries ("attempts" counts the first call): a replica that just died can still look ready to the
+ * balancer for a moment, so one retry sometimes landed on it again (a fresh-clone e2e run saw a 503);
+ * the backoff gives the channel time to notice. Not enough to multiply load on a sick vault.
  */
-export const vaultCallAttemptsMax = 5;
+export const vaultCallAttemptsMax = 3;
 
 /**
  * Calls a second attempt may repeat without harm, even when the first one was served before its
@@ -59,7 +57,7 @@ export function vaultServiceConfig(): string {
     methodConfig: [
       {
         name: vaultIdempotentMethods.map((method) => ({ service, method })),
-        retryPolicy: { maxAttempts: vaultCallAttemptsMax, initialBackoff: '0.05s', maxBackoff: '0.4s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+        retryPolicy: { maxAttempts: vaultCallAttemptsMax, initialBackoff: '0.05s', maxBackoff: '0.2s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
       },
     ],
   });

@@ -35,6 +35,6 @@ describe('vaultServiceConfig', () => {
     expect(retried!.name.map((name) => name.method).sort()).toEqual([...vaultIdempotentMethods].sort());
     expect(retried!.name.map((name) => name.method)).not.toContain('DeleteToken');
     expect(retried!.name.every((name) => name.service === 'dirigen.vault.v1.VaultService')).toBe(true);
-    expect(retried!.retryPolicy).toMatchObject({ maxAttempts: 5, retryableStatusCodes: ['UNAVAILABLE'] });
+    expect(retried!.retryPolicy).toMatchObject({ maxAttempts: 3, retryableStatusCodes: ['UNAVAILABLE'] });
   });
 });
