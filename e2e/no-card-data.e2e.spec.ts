@@ -10,7 +10,13 @@ import { rawVaultCall } from './support/vault';
 const amex = '378282246310005';
 const luhnInvalid = '4242424242424241';
 const paymentEventsTopic = 'dirigen.payment-events.v1';
-const serviceGroups = ['fraud', 'routing', 'gateway', 'intake-projection'];
+/** Each service's consumer group and the topic it reads (its stage topic, or the full log). */
+const serviceGroups: Record<string, string> = {
+  fraud: 'dirigen.payment-requested.v1',
+  routing: 'dirigen.payment-risk-assessed.v1',
+  gateway: 'dirigen.payment-routed.v1',
+  'intake-projection': paymentEventsTopic,
+};
 const settleTimeoutMs = 20_000;
 const year = new Date().getUTCFullYear();
 
@@ -138,10 +144,10 @@ async function outboxBacklog(): Promise<number> {
 }
 
 async function consumerLag(admin: Admin): Promise<number> {
-  const ends = await admin.fetchTopicOffsets(paymentEventsTopic);
   let lag = 0;
-  for (const groupId of serviceGroups) {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [paymentEventsTopic] });
+  for (const [groupId, topic] of Object.entries(serviceGroups)) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     for (const { partition, low, high } of ends) {
       const offset = committed?.partitions.find((entry) => entry.partition === partition)?.offset ?? '-1';
       lag += Number(high) - Number(offset === '-1' ? low : offset);

@@ -2,7 +2,7 @@
 // topic) and delivered to consumer groups (their committed offsets), and the groups' lag.
 import kafkajs from 'kafkajs';
 
-const { Kafka, logLevel } = kafkajs;
+const { AssignerProtocol, Kafka, logLevel } = kafkajs;
 
 /** Topics and groups the bench makes itself (the broker's ceiling) never count as the platform's. */
 export const benchPrefix = 'bench.';
@@ -41,7 +41,11 @@ async function activeGroupsLag(admin) {
   const { groups: described } = await admin.describeGroups(groups);
   let lag = 0;
   for (const group of described.filter((entry) => entry.state === 'Stable')) {
-    for (const [partition, committed] of await committedOffsets(admin, group.groupId)) lag += Math.max(0, (ends.get(partition) ?? committed) - committed);
+    // Only the topics the group reads now: a group keeps offsets of a topic it no longer reads (fraud, routing and the gateway read the full log before they had stage topics).
+    const subscribed = new Set(group.members.flatMap((member) => AssignerProtocol.MemberMetadata.decode(member.memberMetadata)?.topics ?? []));
+    for (const [partition, committed] of await committedOffsets(admin, group.groupId)) {
+      if (subscribed.has(partition.slice(0, partition.lastIndexOf('/')))) lag += Math.max(0, (ends.get(partition) ?? committed) - committed);
+    }
   }
   return lag;
 }

@@ -3,7 +3,9 @@ export {
   decodePaymentEvent,
   encodePaymentEvent,
   paymentEventSchemaVersion,
+  priorEventsMax,
   type DecodedPaymentEvent,
+  type PaymentEventRecord,
   type EnvelopeMeta,
 } from './payment-event-codec';
 // The generated schema, for consumers that need the raw Envelope (e.g. to inspect a dead-lettered message).

@@ -22,15 +22,37 @@ export interface EnvelopeMeta {
   tracestate?: string;
 }
 
-export interface DecodedPaymentEvent {
+/** One event with its envelope facts. */
+export interface PaymentEventRecord {
   event: PaymentEvent;
   meta: EnvelopeMeta;
-  schemaVersion: number;
 }
 
-/** Throws ContractError `malformed` for anything a consumer would reject: a producer never writes what it cannot read. */
-export function encodePaymentEvent(event: PaymentEvent, meta: EnvelopeMeta): Uint8Array {
-  const envelope = create(EnvelopeSchema, {
+export interface DecodedPaymentEvent extends PaymentEventRecord {
+  schemaVersion: number;
+  /** The payment's earlier events the producer carried along (oldest first), for a consumer that keeps no copy of the payment. */
+  prior: PaymentEventRecord[];
+}
+
+/** Most earlier events one envelope carries: a payment's whole pipeline is a handful, so more is a bug upstream. */
+export const priorEventsMax = 16;
+
+/**
+ * Throws ContractError `malformed` for anything a consumer would reject: a producer never writes what it cannot read.
+ * `prior`: the payment's earlier events to carry along (see `DecodedPaymentEvent.prior`).
+ */
+export function encodePaymentEvent(event: PaymentEvent, meta: EnvelopeMeta, prior: readonly PaymentEventRecord[] = []): Uint8Array {
+  if (prior.length > priorEventsMax) throw new ContractError('malformed', `${prior.length} prior events exceed ${priorEventsMax}`);
+  const envelope = envelopeOf(event, meta);
+  envelope.prior = prior.map((earlier) => {
+    if (earlier.meta.paymentId !== meta.paymentId) throw new ContractError('malformed', `a prior event of ${earlier.meta.paymentId} on an event of ${meta.paymentId}`);
+    return envelopeOf(earlier.event, earlier.meta);
+  });
+  return toBinary(EnvelopeSchema, envelope);
+}
+
+function envelopeOf(event: PaymentEvent, meta: EnvelopeMeta): Envelope {
+  return create(EnvelopeSchema, {
     eventId: required('eventId', meta.eventId),
     eventType: event.type,
     schemaVersion: paymentEventSchemaVersion,
@@ -46,7 +68,6 @@ export function encodePaymentEvent(event: PaymentEvent, meta: EnvelopeMeta): Uin
         : { traceparent: meta.traceparent ?? '', tracestate: meta.tracestate ?? '' },
     payload: payloadToProto(event),
   });
-  return toBinary(EnvelopeSchema, envelope);
 }
 
 /**
@@ -59,7 +80,14 @@ export function decodePaymentEvent(bytes: Uint8Array): DecodedPaymentEvent {
   const schemaVersion = supportedSchemaVersion(envelope.schemaVersion);
   const meta = metaFromEnvelope(envelope);
   const event = eventFromEnvelope(envelope);
-  return { event, meta, schemaVersion };
+  if (envelope.prior.length > priorEventsMax) throw new ContractError('malformed', `${envelope.prior.length} prior events exceed ${priorEventsMax}`);
+  const prior = envelope.prior.map((earlier) => {
+    if (earlier.prior.length > 0) throw new ContractError('malformed', 'a prior event carries prior events of its own');
+    const record = { event: eventFromEnvelope(earlier), meta: metaFromEnvelope(earlier) };
+    if (record.meta.paymentId !== meta.paymentId) throw new ContractError('malformed', `a prior event of ${record.meta.paymentId} on an event of ${meta.paymentId}`);
+    return record;
+  });
+  return { event, meta, schemaVersion, prior };
 }
 
 function parseEnvelope(bytes: Uint8Array): Envelope {

@@ -7,6 +7,7 @@ import {
   ContractError,
   decodePaymentEvent,
   encodePaymentEvent,
+  priorEventsMax,
   type ContractErrorCode,
   type EnvelopeMeta,
 } from './index';
@@ -150,13 +151,13 @@ describe('payment event codec', () => {
       // when
       const decoded = decodePaymentEvent(encodePaymentEvent(event, fullMeta));
       // then: toStrictEqual also fails on a key that is present with the value undefined
-      expect(decoded).toStrictEqual({ event, meta: fullMeta, schemaVersion: 1 });
+      expect(decoded).toStrictEqual({ event, meta: fullMeta, schemaVersion: 1, prior: [] });
     });
 
     it.each(Object.values(minimalEvents))('keeps absent optional fields of $type absent', (event) => {
       const decoded = decodePaymentEvent(encodePaymentEvent(event, minimalMeta));
 
-      expect(decoded).toStrictEqual({ event, meta: minimalMeta, schemaVersion: 1 });
+      expect(decoded).toStrictEqual({ event, meta: minimalMeta, schemaVersion: 1, prior: [] });
     });
 
     it('keeps a customer with no known details as an empty customer, not as no customer', () => {
@@ -193,6 +194,46 @@ describe('payment event codec', () => {
         amountMinor: 1999n,
         currency: 'USD',
       });
+    });
+  });
+
+  describe('prior events (carried for a stage that keeps no copy of the payment)', () => {
+    const requested = { event: fullEvents['payment.requested'], meta: { ...fullMeta, eventId: 'evt_01HZX1', causationId: undefined } };
+    delete requested.meta.causationId;
+    const assessed = { event: fullEvents['payment.risk_assessed'], meta: { ...minimalMeta, eventId: 'evt_01HZX2', causationId: 'evt_01HZX1' } };
+
+    it('carries earlier events, oldest first, each with its own envelope facts', () => {
+      const decoded = decodePaymentEvent(encodePaymentEvent(fullEvents['payment.routed'], fullMeta, [requested, assessed]));
+
+      expect(decoded.event).toStrictEqual(fullEvents['payment.routed']);
+      expect(decoded.prior).toStrictEqual([requested, assessed]);
+    });
+
+    it('refuses to carry an event of another payment, on either side', () => {
+      const other = { ...assessed, meta: { ...assessed.meta, paymentId: 'pay_other' } };
+      expect(contractErrorOf(() => encodePaymentEvent(fullEvents['payment.routed'], fullMeta, [other])).code).toBe('malformed');
+
+      const envelope = fromBinary(EnvelopeSchema, encodePaymentEvent(fullEvents['payment.routed'], fullMeta, [assessed]));
+      envelope.prior[0]!.paymentId = 'pay_other';
+      expect(contractErrorOf(() => decodePaymentEvent(toBinary(EnvelopeSchema, envelope))).message).toContain('pay_other');
+    });
+
+    it('rejects a prior event that carries prior events of its own, and more than priorEventsMax', () => {
+      const envelope = fromBinary(EnvelopeSchema, encodePaymentEvent(fullEvents['payment.routed'], fullMeta, [requested, assessed]));
+      envelope.prior[1]!.prior = [envelope.prior[0]!];
+      expect(contractErrorOf(() => decodePaymentEvent(toBinary(EnvelopeSchema, envelope))).code).toBe('malformed');
+
+      const tooMany = Array.from({ length: priorEventsMax + 1 }, () => assessed);
+      expect(contractErrorOf(() => encodePaymentEvent(fullEvents['payment.routed'], fullMeta, tooMany)).code).toBe('malformed');
+      const wire = fromBinary(EnvelopeSchema, encodePaymentEvent(fullEvents['payment.routed'], fullMeta, [assessed]));
+      wire.prior = Array.from({ length: priorEventsMax + 1 }, () => wire.prior[0]!);
+      expect(contractErrorOf(() => decodePaymentEvent(toBinary(EnvelopeSchema, wire))).code).toBe('malformed');
+    });
+
+    it('rejects a malformed prior event as the whole message', () => {
+      const envelope = fromBinary(EnvelopeSchema, encodePaymentEvent(fullEvents['payment.routed'], fullMeta, [assessed]));
+      envelope.prior[0]!.eventId = '';
+      expect(contractErrorOf(() => decodePaymentEvent(toBinary(EnvelopeSchema, envelope))).code).toBe('malformed');
     });
   });
 

@@ -41,7 +41,7 @@ export interface BatchConsumerOptions {
   handler: BatchHandler;
   /** Only messages whose event-type header is listed reach the handler; the rest are acknowledged unread. */
   eventTypes?: ReadonlySet<string>;
-  deadLetter: { producer: EventProducer; topic: string };
+  deadLetter: { producer: Pick<EventProducer, 'send'>; topic: string };
   /** Partitions processed at once by this replica. */
   partitionsConsumedConcurrently?: number;
   /** Messages handed to the handler in one call. */
@@ -175,7 +175,8 @@ export class BatchConsumer {
     }
   }
 
-  private async deadLetter(message: InboundMessage, failure: PermanentMessageError): Promise<void> {    this.options.log('error', 'message dead-lettered', {
+  private async deadLetter(message: InboundMessage, failure: PermanentMessageError): Promise<void> {
+    this.options.log('error', 'message dead-lettered', {
       groupId: this.options.groupId,
       topic: message.topic,
       partition: message.partition,

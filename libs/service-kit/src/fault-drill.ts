@@ -1,5 +1,4 @@
 import { readFileSync, unlinkSync } from 'node:fs';
-import type { OutboxRow } from '@dirigen/messaging';
 import type { Logger } from '@dirigen/observability';
 
 /** What a fault drill file asks for: the named service dies at the named moment, once. */
@@ -12,11 +11,12 @@ interface FaultDrill {
  * Fault injection for drills and the e2e suite, off unless `DIRIGEN_FAULT_DRILL_FILE` names a
  * file. When that file exists and names this service, the first replica to claim it (by deleting
  * it: a second replica finds it gone) SIGKILLs itself right after the broker acknowledged the
- * events it produced and before it deleted their outbox rows — so its input offsets are most
- * likely not committed either — the window where a stage's outputs are published once and will be
- * published again. Checked only after a publish, and only where the variable is set.
+ * events it produced and before it deleted their outbox rows (a `stored` stage) or committed its
+ * input offsets (a `carried` one: fraud, routing) — the window where a stage's outputs are
+ * published once and will be published again. Checked only after a publish, and only where the
+ * variable is set.
  */
-export function killAfterPublishDrill(service: string, drillFile: string | undefined, logger: Logger): ((rows: readonly OutboxRow[]) => void) | undefined {
+export function killAfterPublishDrill(service: string, drillFile: string | undefined, logger: Logger): (() => void) | undefined {
   if (!drillFile) return undefined;
   return () => {
     let drill: FaultDrill;
@@ -31,7 +31,7 @@ export function killAfterPublishDrill(service: string, drillFile: string | undef
     } catch {
       return; // another replica claimed it
     }
-    logger.warn({ drillFile }, 'fault drill: SIGKILL right after publishing, before deleting the outbox rows');
+    logger.warn({ drillFile }, 'fault drill: SIGKILL right after publishing, before deleting the outbox rows or committing the input offsets');
     process.kill(process.pid, 'SIGKILL');
   };
 }

@@ -1,8 +1,9 @@
 import type { BeforeApplicationShutdown, InjectionToken, OnApplicationBootstrap, Provider } from '@nestjs/common';
-import { BatchConsumer, deadLetterTopic, paymentEventsTopic, type BatchHandler, type EventProducer, type OutboxRelay } from '@dirigen/messaging';
+import { BatchConsumer, deadLetterTopic, topicsFor, type BatchHandler, type EventProducer, type OutboundMessage, type OutboxRelay } from '@dirigen/messaging';
 import type { Logger, ServiceMetrics } from '@dirigen/observability';
 import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
+import { killAfterPublishDrill } from './fault-drill';
 import { PaymentEventProcessor, type PaymentProcessorDefinition } from './payment-event-processor';
 import type { PlatformConfig } from './platform-config';
 import { DATA_SOURCE, EVENT_PRODUCER, KAFKA, LOGGER, METRICS, OUTBOX_RELAY } from './platform.module';
@@ -29,7 +30,8 @@ export class PaymentConsumerLifecycle implements OnApplicationBootstrap, BeforeA
   constructor(private readonly options: PaymentConsumerOptions) {
     this.consumer = new BatchConsumer(options.kafka, {
       groupId: options.groupId,
-      topics: [paymentEventsTopic.name],
+      // A pipeline stage reads its own stage topic; a projection the full log.
+      topics: topicsFor(options.processor.eventTypes),
       eventTypes: options.processor.eventTypes,
       handler: options.processor.handle,
       deadLetter: { producer: options.producer, topic: deadLetterTopic.name },
@@ -60,6 +62,14 @@ export interface PaymentConsumerProviderOptions<Prepared> {
   partitionsConsumedConcurrently?: number;
 }
 
+/** A `carried` processor's publish port: the producer, then the fault drill's moment (acknowledged, input offsets not yet committed). */
+function publisherWithDrill(producer: EventProducer, afterPublish: (() => void) | undefined): (messages: readonly OutboundMessage[]) => Promise<void> {
+  return async (messages) => {
+    await producer.send(messages);
+    if (messages.length > 0) afterPublish?.();
+  };
+}
+
 /** The Nest provider that runs a service's payment-event processor in its consumer group. */
 export function paymentConsumerProvider<Prepared>(options: PaymentConsumerProviderOptions<Prepared>): Provider {
   return {
@@ -68,7 +78,7 @@ export function paymentConsumerProvider<Prepared>(options: PaymentConsumerProvid
     useFactory: (kafka: Kafka, producer: EventProducer, logger: Logger, dataSource: DataSource, relay: OutboxRelay, metrics: ServiceMetrics, ...dependencies: never[]) => {
       const processor = new PaymentEventProcessor<Prepared>(
         { consumer: options.groupId, schema: options.schema, ...options.define(...dependencies) },
-        { dataSource, relay, metrics, producerName: options.config.instance },
+        { dataSource, relay, publish: publisherWithDrill(producer, killAfterPublishDrill(options.config.service, process.env.DIRIGEN_FAULT_DRILL_FILE, logger)), metrics, producerName: options.config.instance },
       );
       return new PaymentConsumerLifecycle({
         kafka,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
-import { decodePaymentEvent, encodePaymentEvent, type EnvelopeMeta } from '@dirigen/contracts';
+import { decodePaymentEvent, encodePaymentEvent, type EnvelopeMeta, type PaymentEventRecord } from '@dirigen/contracts';
 import {
   contextFromHeaders,
   currentTraceHeaders,
@@ -8,6 +8,7 @@ import {
   eventTypeHeader,
   paymentEventsTopic,
   PermanentMessageError,
+  stageTopicsByEventType,
   type InboundMessage,
   type OutboundMessage,
   type OutboxRelay,
@@ -44,6 +45,19 @@ export interface PaymentProcessorDefinition<Prepared> {
   /** Event types this service folds into its state; the consumer acknowledges the rest unread. */
   folds: ReadonlySet<PaymentEventType>;
   /**
+   * Where the service's view of a payment comes from:
+   * - `stored` (default): its own `payment_states`, read and written with the inbox claim and the
+   *   outbox rows in one transaction, so each event's effects happen once.
+   * - `carried`: the payment's earlier events that the message carries (`prior`). The service
+   *   keeps nothing: it rebuilds the payment, decides, and sends the events it decided straight to
+   *   Kafka, each carrying the history on, before the input's offset is committed. No transaction,
+   *   no inbox, no outbox. A redelivered input is decided again under the same derived event ids,
+   *   and the consumers downstream, which keep state, de-duplicate by event id (see the README's
+   *   "No dual write"). For stages whose decision is a pure function of the payment and slowly
+   *   changing configuration (fraud rules, routing rules).
+   */
+  state?: 'stored' | 'carried';
+  /**
    * Work done outside the database transaction (a PSP call), keyed by event id. Runs again if
    * the transaction fails or the process dies before it commits, so it must be idempotent.
    */
@@ -57,6 +71,8 @@ export interface PaymentProcessorDefinition<Prepared> {
 export interface PaymentProcessorPorts {
   dataSource: DataSource;
   relay: OutboxRelay;
+  /** Where a `carried` processor sends what it decided: resolves once the broker acknowledged. */
+  publish: (messages: readonly OutboundMessage[]) => Promise<void>;
   metrics: ServiceMetrics;
   producerName: string;
   clock?: () => Date;
@@ -66,9 +82,10 @@ const tracer = trace.getTracer('dirigen.payment-event-processor');
 
 /**
  * The one way a service reacts to payment events: decode, fold the event into the service's
- * own view of the payment (`evolve`), ask the domain what follows (`decide`), and commit the
- * new state, the inbox claim and the outbox rows in one transaction. Redelivered events are
- * skipped by the inbox, so every effect happens once.
+ * view of the payment (`evolve`), ask the domain what follows (`decide`), and record the
+ * outcome. A `stored` service commits its new state, the inbox claim and the outbox rows in one
+ * transaction (redelivered events are skipped by the inbox, so every effect happens once); a
+ * `carried` one keeps no state and publishes directly (see `PaymentProcessorDefinition.state`).
  */
 export class PaymentEventProcessor<Prepared = never> {
   private readonly clock: () => Date;
@@ -80,6 +97,9 @@ export class PaymentEventProcessor<Prepared = never> {
   ) {
     this.clock = ports.clock ?? (() => new Date());
     this.store = new PgPaymentStates(definition.schema);
+    if (definition.state === 'carried' && (definition.prepare || definition.afterCommit)) {
+      throw new Error('invariant: a carried-state processor has no transaction to prepare for or commit');
+    }
   }
 
   get eventTypes(): ReadonlySet<string> {
@@ -88,6 +108,7 @@ export class PaymentEventProcessor<Prepared = never> {
 
   readonly handle = async (messages: readonly InboundMessage[]): Promise<void> => {
     const decoded = messages.map(decodeOrDeadLetter);
+    if (this.definition.state === 'carried') return this.handleCarried(decoded);
     const paymentIds = decoded.map((item) => item.meta.paymentId);
     const preparedItems = this.definition.prepare ? this.foldInMemory(decoded, await this.store.read<PaymentState>(this.ports.dataSource.manager, paymentIds)) : [];
     const prepared = this.definition.prepare ? await this.definition.prepare(preparedItems) : new Map<string, Prepared>();
@@ -99,7 +120,9 @@ export class PaymentEventProcessor<Prepared = never> {
           this.ports.metrics.eventsProcessed.inc({ event_type: item.event.type, result: 'duplicate' });
           continue;
         }
-        await this.process(item, states, prepared, manager, outbox);
+        const { state, outbound } = await this.process(item, states.get(item.meta.paymentId) ?? foldPrior(item), prepared.get(item.meta.eventId), manager, false);
+        states.set(item.meta.paymentId, state);
+        outbox.push(...outbound);
       }
       const payments = [...states.values()].flatMap((state) => (state.kind === 'exists' ? [state.payment] : []));
       return this.store.saveWithOutbox(
@@ -114,25 +137,28 @@ export class PaymentEventProcessor<Prepared = never> {
     void this.definition.afterCommit?.(preparedItems, prepared)?.catch(() => undefined);
   };
 
-  private async process(
-    item: { event: PaymentEvent; meta: EnvelopeMeta; headers: InboundMessage['headers'] },
-    states: Map<string, PaymentState>,
-    prepared: Map<string, Prepared>,
-    manager: EntityManager,
-    outbox: OutboundMessage[],
-  ): Promise<void> {
+  /** Every item on its own carried history; what they decide is sent in one request, acknowledged before the consumer commits the input offsets. */
+  private async handleCarried(decoded: readonly DecodedMessage[]): Promise<void> {
+    const outbound: OutboundMessage[] = [];
+    for (const item of decoded) outbound.push(...(await this.process(item, foldPrior(item), undefined, this.ports.dataSource.manager, true)).outbound);
+    await this.ports.publish(outbound);
+  }
+
+  /**
+   * Folds one event into `state`, asks the service what follows and the domain what that decides.
+   * `carryHistory`: each decided event carries every earlier one (the input's history, the input, its siblings before it).
+   */
+  private async process(item: DecodedMessage, state: PaymentState, prepared: Prepared | undefined, manager: EntityManager, carryHistory: boolean): Promise<{ state: PaymentState; outbound: OutboundMessage[] }> {
     const parent = contextFromHeaders(item.headers);
-    await tracer.startActiveSpan(`process ${item.event.type}`, { kind: SpanKind.CONSUMER, attributes: { 'dirigen.payment_id': item.meta.paymentId } }, parent, async (span) => {
+    return tracer.startActiveSpan(`process ${item.event.type}`, { kind: SpanKind.CONSUMER, attributes: { 'dirigen.payment_id': item.meta.paymentId } }, parent, async (span) => {
       try {
-        let state = foldOne(states.get(item.meta.paymentId) ?? initialPaymentState, item.event, item.meta);
-        const payment = (state as Extract<PaymentState, { kind: 'exists' }>).payment;
-        const command = await this.definition.react(
-          { event: item.event, meta: item.meta, payment, traceContext: otelContext.active() },
-          prepared.get(item.meta.eventId),
-          manager,
-        );
+        let current = foldOne(state, item.event, item.meta);
+        const payment = (current as Extract<PaymentState, { kind: 'exists' }>).payment;
+        const command = await this.definition.react({ event: item.event, meta: item.meta, payment, traceContext: otelContext.active() }, prepared, manager);
+        const outbound: OutboundMessage[] = [];
+        const history: PaymentEventRecord[] = carryHistory ? [...item.prior, { event: item.event, meta: item.meta }] : [];
         if (command) {
-          const events = decideOrDeadLetter(command, state);
+          const events = decideOrDeadLetter(command, current);
           const occurredAt = this.clock().toISOString();
           events.forEach((event, index) => {
             const meta: EnvelopeMeta = {
@@ -145,16 +171,17 @@ export class PaymentEventProcessor<Prepared = never> {
               producer: this.ports.producerName,
               ...currentTraceFields(),
             };
-            state = foldOne(state, event, meta);
-            outbox.push(toOutboundMessage(event, meta));
+            current = foldOne(current, event, meta);
+            outbound.push(...toOutboundMessages(event, meta, history));
+            if (carryHistory) history.push({ event, meta });
           });
         }
-        states.set(item.meta.paymentId, state);
         this.ports.metrics.eventsProcessed.inc({ event_type: item.event.type, result: 'handled' });
         this.ports.metrics.eventProcessingSeconds.observe(
           { event_type: item.event.type },
           Math.max(0, (Date.now() - Date.parse(item.meta.occurredAt)) / 1000),
         );
+        return { state: current, outbound };
       } catch (error) {
         span.recordException(error as Error);
         span.setStatus({ code: SpanStatusCode.ERROR });
@@ -168,7 +195,7 @@ export class PaymentEventProcessor<Prepared = never> {
   /** The payment as it stands after each item, for `prepare` (which must not hold a transaction). */
   private foldInMemory(decoded: readonly DecodedMessage[], states: Map<string, PaymentState>): ProcessedItem[] {
     return decoded.map((item) => {
-      const state = foldOne(states.get(item.meta.paymentId) ?? initialPaymentState, item.event, item.meta);
+      const state = foldOne(states.get(item.meta.paymentId) ?? foldPrior(item), item.event, item.meta);
       states.set(item.meta.paymentId, state);
       return {
         event: item.event,
@@ -180,16 +207,15 @@ export class PaymentEventProcessor<Prepared = never> {
   }
 }
 
-interface DecodedMessage {
-  event: PaymentEvent;
-  meta: EnvelopeMeta;
+interface DecodedMessage extends PaymentEventRecord {
+  prior: readonly PaymentEventRecord[];
   headers: InboundMessage['headers'];
 }
 
 function decodeOrDeadLetter(message: InboundMessage): DecodedMessage {
   try {
-    const { event, meta } = decodePaymentEvent(message.value);
-    return { event, meta, headers: message.headers };
+    const { event, meta, prior } = decodePaymentEvent(message.value);
+    return { event, meta, prior, headers: message.headers };
   } catch (error) {
     throw new PermanentMessageError(`undecodable payment event at ${message.topic}/${message.partition}/${message.offset}`, { cause: error });
   }
@@ -202,6 +228,11 @@ function decideOrDeadLetter(command: PaymentCommand, state: PaymentState): Payme
     if (error instanceof PaymentDomainError) throw new PermanentMessageError(`${error.code}: ${error.message}`, { cause: error });
     throw error;
   }
+}
+
+/** The payment as the events its message carries leave it (the initial state when it carries none). */
+function foldPrior(item: DecodedMessage): PaymentState {
+  return item.prior.reduce<PaymentState>((state, earlier) => foldOne(state, earlier.event, earlier.meta), initialPaymentState);
 }
 
 function foldOne(state: PaymentState, event: PaymentEvent, meta: EnvelopeMeta): PaymentState {
@@ -226,10 +257,21 @@ export function currentTraceFields(): Pick<EnvelopeMeta, 'traceparent' | 'traces
   return { ...(headers.traceparent ? { traceparent: headers.traceparent } : {}), ...(headers.tracestate ? { tracestate: headers.tracestate } : {}) };
 }
 
-/** The Kafka message for an event: protobuf envelope, keyed by payment id, type and id in headers. */
-export function toOutboundMessage(event: PaymentEvent, meta: EnvelopeMeta): OutboundMessage {
+/**
+ * The Kafka messages for an event: one on the full log, and one on its stage topic when a stage
+ * acts on it (`stageTopicsByEventType`), which alone carries `prior` (the payment's earlier events,
+ * for a stage that keeps no copy of the payment; the log's readers keep their own).
+ */
+export function toOutboundMessages(event: PaymentEvent, meta: EnvelopeMeta, prior: readonly PaymentEventRecord[] = []): OutboundMessage[] {
+  const log = toOutboundMessage(event, meta);
+  const stage = stageTopicsByEventType[event.type];
+  return stage ? [log, { ...toOutboundMessage(event, meta, prior), topic: stage.name }] : [log];
+}
+
+/** The Kafka message for an event on the full log: protobuf envelope (with the earlier events it carries, if any), keyed by payment id, type and id in headers. */
+export function toOutboundMessage(event: PaymentEvent, meta: EnvelopeMeta, prior: readonly PaymentEventRecord[] = []): OutboundMessage {
   const headers: Record<string, string> = { [eventTypeHeader]: event.type, [eventIdHeader]: meta.eventId };
   if (meta.traceparent) headers.traceparent = meta.traceparent;
   if (meta.tracestate) headers.tracestate = meta.tracestate;
-  return { topic: paymentEventsTopic.name, key: meta.paymentId, value: Buffer.from(encodePaymentEvent(event, meta)), headers };
+  return { topic: paymentEventsTopic.name, key: meta.paymentId, value: Buffer.from(encodePaymentEvent(event, meta, prior)), headers };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { decodePaymentEvent } from '@dirigen/contracts';
-import { BatchConsumer, createKafka, EventProducer, OutboxRelay, provisionTopics } from '@dirigen/messaging';
+import { BatchConsumer, createKafka, eventIdHeader, EventProducer, OutboxRelay, paymentEventsTopic, provisionTopics, type OutboundMessage } from '@dirigen/messaging';
 import { ServiceMetrics } from '@dirigen/observability';
 import { createServiceDataSource, migrateServiceDatabase, PgOutboxStore, quoteIdentifier } from '@dirigen/persistence';
 import { PaymentEventProcessor, toOutboundMessage, type PaymentProcessorDefinition } from '@dirigen/service-kit';
@@ -40,19 +40,24 @@ export async function waitUntil(what: string, condition: () => boolean | Promise
  * A service's payment-event handler running as in production, against the real broker and
  * PostgreSQL: the service's migrations in a database of its own (recreated each run), the
  * production `PaymentEventProcessor` fed by the production `BatchConsumer`. Only the topics are
- * the run's own, so nothing reaches the platform topic another suite reads; what the service
- * produces is read from its transactional outbox, where the relay would pick it up.
+ * the run's own, so nothing reaches the platform topic another suite reads. What a `stored`
+ * service produces is read from its transactional outbox, where the relay would pick it up; what a
+ * `carried` one sends goes to the run's output topic, and is recorded once the broker acknowledged it.
  */
 export class PaymentProcessorIntEnv {
   private constructor(
     /** Every error the handler threw (each one retried, or dead-lettered if permanent): a test that expects none says so. */
-    readonly handlerFailures: readonly unknown[],
+    readonly handlerFailures: unknown[],
     /** Deliveries handled (committed, or skipped as duplicates), by event id. */
     private readonly handled: ReadonlyMap<string, number>,
     readonly dataSource: DataSource,
     private readonly schema: string,
     private readonly kafka: { admin: Admin; producer: EventProducer; consumer: BatchConsumer; topics: string[]; groupId: string },
     readonly inputTopic: string,
+    /** Sent directly by a `carried` processor and acknowledged by the broker, in order; undefined for a `stored` one. */
+    private readonly sent: readonly OutboundMessage[] | undefined,
+    /** Event ids of the messages the consumer dead-lettered (acknowledged by the broker). */
+    private readonly deadLettered: ReadonlySet<string>,
   ) {}
 
   static async start<Prepared>(options: PaymentProcessorIntEnvOptions<Prepared>): Promise<PaymentProcessorIntEnv> {
@@ -66,20 +71,28 @@ export class PaymentProcessorIntEnv {
     await admin.connect();
     const inputTopic = `it.${options.consumer}.payment-events.${runId}`;
     const deadLetterTopic = `it.${options.consumer}.dead-letter.${runId}`;
+    const outputTopic = `it.${options.consumer}.output.${runId}`;
     await provisionTopics(admin, [
       { name: inputTopic, partitions: inputPartitions },
       { name: deadLetterTopic, partitions: 1 },
+      { name: outputTopic, partitions: inputPartitions },
     ]);
     const producer = new EventProducer(client);
     await producer.connect();
 
     const definition = options.define(dataSource);
+    const sent: OutboundMessage[] = [];
+    const deadLettered = new Set<string>();
     const processor = new PaymentEventProcessor<Prepared>(
       { consumer: options.consumer, schema: options.schema, ...definition },
       {
         dataSource,
         // Never started: what the service produces stays in its outbox for the test to read.
         relay: new OutboxRelay(new PgOutboxStore(dataSource, options.schema), producer, { log: () => undefined }),
+        publish: async (messages) => {
+          await producer.send(messages.map((message) => ({ ...message, topic: outputTopic })));
+          sent.push(...messages); // with the topics the service chose
+        },
         metrics: new ServiceMetrics(`${options.consumer}-int`),
         producerName: `${options.consumer}-int`,
       },
@@ -100,19 +113,32 @@ export class PaymentProcessorIntEnv {
         }
         for (const { eventId } of messages) if (eventId) handled.set(eventId, (handled.get(eventId) ?? 0) + 1);
       },
-      deadLetter: { producer, topic: deadLetterTopic },
+      deadLetter: {
+        topic: deadLetterTopic,
+        producer: {
+          send: async (messages) => {
+            await producer.send(messages);
+            for (const message of messages) deadLettered.add(message.headers[eventIdHeader] ?? '');
+          },
+        },
+      },
       retry: { attemptsMax: 5, backoffInitialMs: 50, backoffMaxMs: 1_000 },
       // Its errors on stderr, for the reader of a failed run (a crash and restart while the broker starts up is harmless).
       log: (level, message, extra) => void (level === 'error' && process.stderr.write(`${JSON.stringify({ level, message, ...extra })}\n`)),
     });
-    const env = new PaymentProcessorIntEnv(handlerFailures, handled, dataSource, options.schema, { admin, producer, consumer, topics: [inputTopic, deadLetterTopic], groupId }, inputTopic);
+    const env = new PaymentProcessorIntEnv(handlerFailures, handled, dataSource, options.schema, { admin, producer, consumer, topics: [inputTopic, deadLetterTopic, outputTopic], groupId }, inputTopic, definition.state === 'carried' ? sent : undefined, deadLettered);
     await consumer.start();
     return env;
   }
 
-  /** Publishes events to the service's input topic, keyed by payment id, with the production headers. */
+  /** Publishes events to the service's input topic, keyed by payment id, with the production headers (carrying no earlier events, as intake sends them). */
   async publish(...events: readonly PaymentEventWithMeta[]): Promise<void> {
     await this.kafka.producer.send(events.map(({ event, meta }) => ({ ...toOutboundMessage(event, meta), topic: this.inputTopic })));
+  }
+
+  /** Publishes `events` in one request, each carrying `prior` (the payment's earlier events), as a `carried` stage upstream sends them. */
+  async publishCarrying(prior: readonly PaymentEventWithMeta[], ...events: readonly PaymentEventWithMeta[]): Promise<void> {
+    await this.kafka.producer.send(events.map(({ event, meta }) => ({ ...toOutboundMessage(event, meta, prior), topic: this.inputTopic })));
   }
 
   /** Waits until the handler committed (or skipped as a duplicate) the delivery of `eventId` for the `deliveries`-th time. */
@@ -120,13 +146,35 @@ export class PaymentProcessorIntEnv {
     await waitUntil(`event ${eventId} was handled ${deliveries} time(s)`, () => (this.handled.get(eventId) ?? 0) >= deliveries);
   }
 
-  /** The events the service produced for a payment, in the order it wrote them to its outbox. */
+  /** Waits until the consumer dead-lettered the message of `eventId`. */
+  async waitUntilDeadLettered(eventId: string): Promise<void> {
+    await waitUntil(`event ${eventId} was dead-lettered`, () => this.deadLettered.has(eventId));
+  }
+
+  /** Clears the handler failures a test provoked on purpose (so the suite's no-failure check holds for the next test). */
+  forgetHandlerFailures(): void {
+    this.handlerFailures.length = 0;
+  }
+
+  /** The events the service produced for a payment, in the order it wrote them to its outbox (or sent them): their copies on the full log. */
   async produced(paymentId: string): Promise<PaymentEventWithMeta[]> {
-    const rows: { value: Buffer }[] = await this.dataSource.query(`SELECT value FROM ${quoteIdentifier(this.schema)}.outbox WHERE key = $1 ORDER BY id`, [paymentId]);
-    return rows.map((row) => {
-      const { event, meta } = decodePaymentEvent(row.value);
+    const values: Buffer[] = this.sent
+      ? this.sent.filter((message) => message.key === paymentId && message.topic === paymentEventsTopic.name).map((message) => message.value)
+      : (await this.dataSource.query(`SELECT value FROM ${quoteIdentifier(this.schema)}.outbox WHERE key = $1 AND topic = $2 ORDER BY id`, [paymentId, paymentEventsTopic.name])).map((row: { value: Buffer }) => row.value);
+    return values.map((value) => {
+      const { event, meta } = decodePaymentEvent(value);
       return { event, meta };
     });
+  }
+
+  /** What a `carried` service sent a payment's next stage: the copies on stage topics, with the earlier events each one carries. */
+  producedToStages(paymentId: string): (PaymentEventWithMeta & { topic: string; prior: PaymentEventWithMeta[] })[] {
+    return (this.sent ?? [])
+      .filter((message) => message.key === paymentId && message.topic !== paymentEventsTopic.name)
+      .map((message) => {
+        const { event, meta, prior } = decodePaymentEvent(message.value);
+        return { topic: message.topic, event, meta, prior };
+      });
   }
 
   async stop(): Promise<void> {

@@ -7,7 +7,7 @@ import { RiskProfiles } from './risk-profiles';
 export const config = readPlatformConfig('fraud', 8280);
 
 @Module({
-  imports: [PlatformModule.forRoot({ config, schema: fraudSchema, vacuumTables: ['payment_states'] })],
+  imports: [PlatformModule.forRoot({ config, schema: fraudSchema })],
   providers: [
     paymentConsumerProvider({
       config,

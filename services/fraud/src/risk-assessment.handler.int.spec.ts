@@ -89,17 +89,27 @@ describe('fraud scores each requested payment from the merchant profile in Postg
     expect((await assess(otherMerchant, 2_000, '400011'))[0]!.event).toMatchObject({ data: { decision: 'approve' } });
   });
 
-  it('assesses a redelivered request once: the same event twice gives one risk_assessed', async () => {
+  it('sends its decision on to routing carrying the request, so routing needs no copy of the payment', async () => {
+    const requested = withMeta(newPaymentRef(merchant), { type: 'payment.requested', data: cardPaymentRequested({ amount: { amountMinor: 20_000_000, currency: 'USD' } }) });
+    await env.publish(requested);
+    await env.waitUntilHandled(requested.meta.eventId);
+    const [assessed, failed] = await env.produced(requested.meta.paymentId);
+    // The failure ends the payment: only the risk decision goes on to routing's topic, carrying the request.
+    expect(env.producedToStages(requested.meta.paymentId)).toEqual([{ topic: 'dirigen.payment-risk-assessed.v1', ...assessed!, prior: [requested] }]);
+    expect(failed!.event.type).toBe('payment.failed');
+  });
+
+  it('assesses a redelivered request again under the same event ids, which the stages after it de-duplicate', async () => {
     const requested = withMeta(newPaymentRef(merchant), { type: 'payment.requested', data: cardPaymentRequested({ amount: { amountMinor: 20_000_000, currency: 'USD' } }) });
     await env.publish(requested);
     await env.waitUntilHandled(requested.meta.eventId);
     const first = await env.produced(requested.meta.paymentId);
-    // Redelivered after it was committed (a consumer died before committing its offset), and twice in one batch.
+    // Redelivered after fraud sent its decision (it died before committing its offset), and twice in one batch.
     await env.publish(requested, requested);
     await env.waitUntilHandled(requested.meta.eventId, 3);
     const produced = await env.produced(requested.meta.paymentId);
-    expect(produced.map(({ event }) => event.type)).toEqual(['payment.risk_assessed', 'payment.failed']);
-    expect(produced).toEqual(first);
+    expect(produced.map(({ meta }) => meta.eventId)).toEqual([...first, ...first, ...first].map(({ meta }) => meta.eventId));
+    expect(produced.map(({ event }) => event)).toEqual([...first, ...first, ...first].map(({ event }) => event));
   });
 });
 

@@ -67,6 +67,7 @@ describe('fraud: scoring a requested payment', () => {
 
   it('folds only payment.requested and reacts to nothing else', async () => {
     expect([...handler.folds]).toEqual(['payment.requested']);
+    expect(handler.state).toBe('carried');
     const payment = newPaymentRef(merchantId);
     const requested = withMeta(payment, { type: 'payment.requested', data: cardPaymentRequested() });
     const assessed = withMeta(payment, { type: 'payment.risk_assessed', data: { score: 0, decision: 'approve', reasons: [] } });

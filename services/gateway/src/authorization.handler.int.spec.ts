@@ -82,9 +82,9 @@ function tokenOf([requested]: PaymentEventWithMeta[]): string {
   return requested!.event.data.paymentMethod.card!.token;
 }
 
-/** Publishes the payment's events and answers what the gateway produced once it handled the routing decision. */
+/** Publishes the routing decision carrying the request, as routing sends it, and answers what the gateway produced once it handled it. */
 async function authorized(history: PaymentEventWithMeta[]): Promise<PaymentEvent[]> {
-  await env.publish(...history);
+  await env.publishCarrying([history[0]!], history[1]!);
   await env.waitUntilHandled(history[1]!.meta.eventId);
   return (await env.produced(history[0]!.meta.paymentId)).map(({ event }) => event);
 }
@@ -220,7 +220,7 @@ describe('the gateway never charges twice for a redelivered payment.routed', () 
     const history = routedPayment(cards.visa);
     const first = await authorized(history);
     const before = await simulator.stats();
-    await env.publish(history[1]!, history[1]!);
+    await env.publishCarrying([history[0]!], history[1]!, history[1]!);
     await env.waitUntilHandled(history[1]!.meta.eventId, 3);
     expect((await simulator.stats()).requests_served).toBe(before.requests_served);
     expect((await env.produced(history[0]!.meta.paymentId)).map(({ event }) => event)).toEqual(first);

@@ -2,8 +2,8 @@ import type { AttemptOutcome } from '@dirigen/payments';
 import type { PaymentProcessorDefinition } from '@dirigen/service-kit';
 import type { AuthorizationRunner } from './authorization-runner';
 
-/** What an authorization needs: the request (amount, token) and the routing decision. */
-const folds = new Set(['payment.requested', 'payment.routed'] as const);
+/** What an authorization acts on: the routing decision, which carries the request (amount, token) with it. */
+const folds = new Set(['payment.routed'] as const);
 
 /**
  * The gateway's reaction to payment events: a routed payment is authorized at its first candidate.

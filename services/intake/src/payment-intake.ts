@@ -3,8 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { validateCard, validateSecurityCode } from '@dirigen/cards';
 import type { OutboxRelay } from '@dirigen/messaging';
 import { decide, evolve, initialPaymentState, isChargeableCurrency, type Payment, type PaymentRequested } from '@dirigen/payments';
-import { ApiError, currentTraceFields, echoSafely, DATA_SOURCE, OUTBOX_RELAY, PLATFORM_CONFIG, toOutboundMessage, type PlatformConfig } from '@dirigen/service-kit';
-import { preparedQuery } from '@dirigen/persistence';
+import { ApiError, currentTraceFields, echoSafely, DATA_SOURCE, OUTBOX_RELAY, PLATFORM_CONFIG, toOutboundMessages, type PlatformConfig } from '@dirigen/service-kit';
+import { outboxRowsOf, preparedQuery } from '@dirigen/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { CreatePaymentDto } from './create-payment.dto';
 import { PaymentWaiter } from './payment-waiter';
@@ -81,12 +81,12 @@ export class PaymentIntake {
     const [requested] = decide({ type: 'RequestPayment', request }, initialPaymentState);
     const state = evolve(initialPaymentState, requested!, { paymentId, merchantId, occurredAt });
     if (state.kind !== 'exists') throw new Error('invariant: a requested payment exists');
-    const outbound = toOutboundMessage(requested!, { eventId, paymentId, merchantId, occurredAt, correlationId: eventId, producer: this.config.instance, ...currentTraceFields() });
+    const outbound = toOutboundMessages(requested!, { eventId, paymentId, merchantId, occurredAt, correlationId: eventId, producer: this.config.instance, ...currentTraceFields() });
     // One statement, so one round trip and atomic without an explicit transaction: the idempotency
     // key (its keyed hash), the payment, its first timeline entry, the projection's inbox claim (the projection will
-    // see this event again from Kafka: it is already applied here) and the outbox row. A concurrent
+    // see this event again from Kafka: it is already applied here) and the outbox rows (the log's and fraud's). A concurrent
     // request holding the same key makes the first insert wait, then do nothing, and so the rest.
-    const [{ created, outbox_id: outboxId }] = await preparedQuery<{ created: number; outbox_id: string | null }>(
+    const [{ created, outbox_ids: outboxIds }] = await preparedQuery<{ created: number; outbox_ids: string[] | null }>(
       this.dataSource,
       `WITH idempotency AS (
          INSERT INTO intake.idempotency_keys (merchant_id, idempotency_key_hash, request_hash, payment_id)
@@ -102,10 +102,11 @@ export class PaymentIntake {
        ), inbox AS (
          INSERT INTO intake.inbox (consumer, event_id) SELECT $11, $8 WHERE EXISTS (SELECT 1 FROM payment)
        ), outbox AS (
-         INSERT INTO intake.outbox (topic, key, value, headers) SELECT $12, $4, $13, $14 WHERE EXISTS (SELECT 1 FROM payment)
+         INSERT INTO intake.outbox (topic, key, value, headers)
+         SELECT topic, $4, value, headers FROM unnest($12::text[], $13::bytea[], $14::jsonb[]) AS t(topic, value, headers) WHERE EXISTS (SELECT 1 FROM payment)
          RETURNING id
        )
-       SELECT (SELECT count(*)::int FROM payment) AS created, (SELECT id FROM outbox) AS outbox_id`,
+       SELECT (SELECT count(*)::int FROM payment) AS created, (SELECT array_agg(id) FROM outbox) AS outbox_ids`,
       [
         merchantId,
         keyHash ?? null,
@@ -118,14 +119,14 @@ export class PaymentIntake {
         requested!.type,
         JSON.stringify(requested!.data),
         projectionConsumer,
-        outbound.topic,
-        outbound.value,
-        JSON.stringify(outbound.headers),
+        outbound.map((message) => message.topic),
+        outbound.map((message) => message.value),
+        outbound.map((message) => JSON.stringify(message.headers)),
       ],
     );
     if (created === 1) {
-      // Published now by this replica; should it die first, the outbox keeps the row for the relay's sweep.
-      this.relay.publishCommitted([{ ...outbound, id: outboxId! }]);
+      // Published now by this replica; should it die first, the outbox keeps the rows for the relay's sweep.
+      this.relay.publishCommitted(outboxRowsOf(outbound, outboxIds!.map((id) => ({ id }))));
       return paymentId;
     }
     // A concurrent request with the same key won the race and has committed by now.

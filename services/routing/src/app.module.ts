@@ -7,7 +7,7 @@ import { routingSchema } from './routing.migrations';
 export const config = readPlatformConfig('routing', 8380);
 
 @Module({
-  imports: [PlatformModule.forRoot({ config, schema: routingSchema, vacuumTables: ['payment_states'] })],
+  imports: [PlatformModule.forRoot({ config, schema: routingSchema })],
   providers: [
     paymentConsumerProvider({
       config,

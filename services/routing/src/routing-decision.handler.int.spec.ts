@@ -46,9 +46,9 @@ function assessedPayment(merchantId: string, decision: RiskDecision, currency = 
   return [requested, assessed];
 }
 
-/** Publishes the payment's events and answers what routing produced once it handled the last one. */
+/** Publishes the risk decision carrying the request, as fraud sends it, and answers what routing sent once it handled it. */
 async function routed(history: PaymentEventWithMeta[]): Promise<PaymentEventWithMeta[]> {
-  await env.publish(...history);
+  await env.publishCarrying(history.slice(0, -1), history[history.length - 1]!);
   await env.waitUntilHandled(history[history.length - 1]!.meta.eventId);
   return env.produced(history[0]!.meta.paymentId);
 }
@@ -97,15 +97,31 @@ describe("routing chooses connectors from the merchant's routes in PostgreSQL", 
     expect(await routed(assessedPayment(merchant, 'decline'))).toEqual([]);
   });
 
-  it('routes a redelivered risk decision once: the same event twice gives one payment.routed', async () => {
+  it('carries the request and the risk decision on to the gateway, so no stage after it needs a copy of the payment', async () => {
     const history = assessedPayment(merchant, 'approve');
-    const first = await routed(history);
+    const [decision] = await routed(history);
+    expect(env.producedToStages(history[0]!.meta.paymentId)).toEqual([{ topic: 'dirigen.payment-routed.v1', ...decision!, prior: history }]);
+    expect(decision!.meta.causationId).toBe(history[1]!.meta.eventId);
+  });
+
+  it('routes a redelivered risk decision again under the same event id, which the stages after it de-duplicate', async () => {
+    const history = assessedPayment(merchant, 'approve');
+    const [first] = await routed(history);
     const assessed = history[1]!;
-    // Redelivered after it was committed (a consumer died before committing its offset), and twice in one batch.
-    await env.publish(assessed, assessed);
+    // Redelivered after routing sent its decision (it died before committing its offset), and twice in one batch.
+    await env.publishCarrying([history[0]!], assessed, assessed);
     await env.waitUntilHandled(assessed.meta.eventId, 3);
     const produced = await env.produced(assessed.meta.paymentId);
-    expect(produced.map(({ event }) => event.type)).toEqual(['payment.routed']);
-    expect(produced).toEqual(first);
+    expect(produced.map(({ event }) => event.type)).toEqual(['payment.routed', 'payment.routed', 'payment.routed']);
+    expect(new Set(produced.map(({ meta }) => meta.eventId))).toEqual(new Set([first!.meta.eventId]));
+    expect(produced.map(({ event }) => event)).toEqual([first!.event, first!.event, first!.event]);
+  });
+
+  it('dead-letters a risk decision that carries no request: it cannot be routed, and retrying cannot change that', async () => {
+    const [, assessed] = assessedPayment(merchant, 'approve');
+    await env.publish(assessed!);
+    await env.waitUntilDeadLettered(assessed!.meta.eventId);
+    expect(await env.produced(assessed!.meta.paymentId)).toEqual([]);
+    env.forgetHandlerFailures();
   });
 });

@@ -83,8 +83,9 @@ describe('routing: choosing connectors for an assessed payment', () => {
     expect(await reactTo(assessedPayment('mer_many', 'decline'))).toBeUndefined();
   });
 
-  it('folds the request and the risk decision, and reacts to nothing but the risk decision', async () => {
-    expect([...handler.folds]).toEqual(['payment.requested', 'payment.risk_assessed']);
+  it('consumes only the risk decision (it carries the request), keeps no state, and reacts to nothing but the risk decision', async () => {
+    expect([...handler.folds]).toEqual(['payment.risk_assessed']);
+    expect(handler.state).toBe('carried');
     expect(await reactTo(assessedPayment('mer_many', 'approve').slice(0, 1))).toBeUndefined();
   });
 });
