@@ -164,6 +164,29 @@ describe('the vault', () => {
     await expect(intake.holdSecurityCode({ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_hold_c', cvc: '4567' })).rejects.toMatchObject({ code: 'invalid_card', field: 'cvc', detail: 'invalid_cvc' });
   });
 
+  it('answers a batch of detokenizations one by one, in order, audits each, and releases codes in a batch', async () => {
+    const token = await cardOnFile();
+    await intake.holdSecurityCode({ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_batch_a', cvc: '321' });
+    await intake.holdSecurityCode({ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_batch_b', cvc: '654' });
+    const probe = (merchantId: string, paymentId: string) => ({ merchantId, token, purpose: 'probe', paymentId });
+    const [a, elsewhere, b] = await gateway.detokenizeBatch([probe(platform.merchantId, 'pay_e2e_batch_a'), probe(platform.otherMerchant.id, 'pay_e2e_batch_x'), probe(platform.merchantId, 'pay_e2e_batch_b')]);
+    expect(a).toMatchObject({ ok: true, card: { number: '4242424242424242', cvc: '321' } });
+    expect(elsewhere).toEqual({ ok: false, code: 'token_not_found', message: expect.any(String) });
+    expect(b).toMatchObject({ ok: true, card: { cvc: '654' } });
+    const audited = await auditOutcomes(token);
+    expect(audited.filter(({ outcome }) => outcome === 'not_found')).toHaveLength(1);
+    expect(audited).toHaveLength(2 + 1);
+    await gateway.releaseSecurityCodes([{ merchantId: platform.merchantId, token, paymentId: 'pay_e2e_batch_a' }, { merchantId: platform.merchantId, token, paymentId: 'pay_e2e_batch_b' }]);
+    const afterRelease = await gateway.detokenizeBatch([probe(platform.merchantId, 'pay_e2e_batch_a'), probe(platform.merchantId, 'pay_e2e_batch_b')]);
+    expect(afterRelease).toEqual([expect.objectContaining({ ok: false, code: 'cvc_expired' }), expect.objectContaining({ ok: false, code: 'cvc_expired' })]);
+    // What concerns the call fails it whole: the caller, and the batch's limits (naming the entry at fault).
+    await expect(intake.detokenizeBatch([probe(platform.merchantId, 'pay_e2e_batch_c')])).rejects.toMatchObject({ code: 'caller_forbidden' });
+    const tooMany = await rawVaultCall('DetokenizeBatch', { requests: Array.from({ length: 257 }, () => probe(platform.merchantId, 'pay_e2e_batch_c')) }, gatewayMetadata());
+    expect(tooMany).toMatchObject({ code: status.INVALID_ARGUMENT, trailers: { 'dirigen-vault-error': 'invalid_request', 'dirigen-vault-field': 'requests' } });
+    const badEntry = await rawVaultCall('DetokenizeBatch', { requests: [probe(platform.merchantId, 'pay_e2e_batch_c'), { ...probe(platform.merchantId, 'pay_e2e_batch_c'), token: 'x'.repeat(65) }] }, gatewayMetadata());
+    expect(badEntry).toMatchObject({ code: status.INVALID_ARGUMENT, trailers: { 'dirigen-vault-field': 'requests[1].token' } });
+  });
+
   it('lets only the auditor query the audit trail, by payment or token', async () => {
     const { token, paymentId } = await tokenOfNewPayment();
     const byPayment = await auditor.queryAudit({ paymentId });

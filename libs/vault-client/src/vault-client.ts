@@ -65,8 +65,31 @@ const methods = {
   detokenize: grpcUnaryMethod<typeof vaultV1.DetokenizeRequestSchema, typeof vaultV1.DetokenizeResponseSchema>(VaultService, 'Detokenize'),
   holdSecurityCode: grpcUnaryMethod<typeof vaultV1.HoldSecurityCodeRequestSchema, typeof vaultV1.HoldSecurityCodeResponseSchema>(VaultService, 'HoldSecurityCode'),
   releaseSecurityCode: grpcUnaryMethod<typeof vaultV1.ReleaseSecurityCodeRequestSchema, typeof vaultV1.ReleaseSecurityCodeResponseSchema>(VaultService, 'ReleaseSecurityCode'),
+  detokenizeBatch: grpcUnaryMethod<typeof vaultV1.DetokenizeBatchRequestSchema, typeof vaultV1.DetokenizeBatchResponseSchema>(VaultService, 'DetokenizeBatch'),
+  releaseSecurityCodes: grpcUnaryMethod<typeof vaultV1.ReleaseSecurityCodesRequestSchema, typeof vaultV1.ReleaseSecurityCodesResponseSchema>(VaultService, 'ReleaseSecurityCodes'),
   queryAudit: grpcUnaryMethod<typeof vaultV1.QueryAuditRequestSchema, typeof vaultV1.QueryAuditResponseSchema>(VaultService, 'QueryAudit'),
 };
+
+/** Most requests one batch call (DetokenizeBatch, ReleaseSecurityCodes) carries: the vault refuses more. */
+export const vaultBatchRequestsMax = 256;
+
+export interface DetokenizeRequest {
+  merchantId: string;
+  token: string;
+  paymentId: string;
+  purpose: string;
+}
+
+function cardOf(card: vaultV1.Card): { number: string; expMonth: number; expYear: number; cvc?: string } {
+  return { number: card.number, expMonth: card.expMonth, expYear: card.expYear, ...(card.cvc !== undefined ? { cvc: card.cvc } : {}) };
+}
+
+/** A refusal that is the payment's outcome (its card cannot be had), not a fault of the call. */
+function cardRefusalOf(code: string): DetokenizeResult | undefined {
+  if (code === 'token_not_found') return { ok: false, code: 'token_not_found', message: 'The card token does not exist for this merchant.' };
+  if (code === 'cvc_expired') return { ok: false, code: 'cvc_expired', message: 'The card security code expired before authorization; the customer must enter it again.' };
+  return undefined;
+}
 
 /**
  * The one client of the vault's gRPC API (proto/dirigen/vault/v1/vault.proto), for every caller.
@@ -137,18 +160,45 @@ export class VaultClient {
   }
 
   /** The card of a token for one payment. A missing token or a lost security code is the payment's outcome; anything else throws. */
-  async detokenize(request: { merchantId: string; token: string; paymentId: string; purpose: string }): Promise<DetokenizeResult> {
+  async detokenize(request: DetokenizeRequest): Promise<DetokenizeResult> {
     try {
       const { card } = await this.call(methods.detokenize, request);
       if (!card) throw new VaultUnavailableError('unexpected_answer', 'vault Detokenize: the answer has no card');
-      return { ok: true, card: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, ...(card.cvc !== undefined ? { cvc: card.cvc } : {}) } };
+      return { ok: true, card: cardOf(card) };
     } catch (error) {
       if (!(error instanceof VaultClientError) || error instanceof VaultUnavailableError) throw error;
-      if (error.code === 'token_not_found') return { ok: false, code: 'token_not_found', message: 'The card token does not exist for this merchant.' };
-      if (error.code === 'cvc_expired') return { ok: false, code: 'cvc_expired', message: 'The card security code expired before authorization; the customer must enter it again.' };
+      const refusal = cardRefusalOf(error.code);
+      if (refusal) return refusal;
       // Any other refusal of a well-formed request is our bug, not the payment's fault: retry, and be seen.
       throw new VaultUnavailableError(error.code, error.message, error.grpcStatus, { cause: error });
     }
+  }
+
+  /**
+   * `detokenize` for several payments in one call (at most `vaultBatchRequestsMax`): the answers in
+   * the same order, each the card or that card's refusal; a refusal of the call throws, as `detokenize` does.
+   */
+  async detokenizeBatch(requests: readonly DetokenizeRequest[]): Promise<DetokenizeResult[]> {
+    if (requests.length === 0) return [];
+    try {
+      const { results } = await this.call(methods.detokenizeBatch, { requests: [...requests] });
+      if (results.length !== requests.length) throw new VaultUnavailableError('unexpected_answer', `vault DetokenizeBatch: ${results.length} answers to ${requests.length} requests`);
+      return results.map(({ result }): DetokenizeResult => {
+        if (result.case === 'card') return { ok: true, card: cardOf(result.value) };
+        const refusal = result.case === 'refusal' ? cardRefusalOf(result.value.code) : undefined;
+        if (!refusal) throw new VaultUnavailableError('unexpected_answer', 'vault DetokenizeBatch: an answer is neither a card nor a known refusal');
+        return refusal;
+      });
+    } catch (error) {
+      if (!(error instanceof VaultClientError) || error instanceof VaultUnavailableError) throw error;
+      throw new VaultUnavailableError(error.code, error.message, error.grpcStatus, { cause: error });
+    }
+  }
+
+  /** `releaseCvc` for several payments in one call (at most `vaultBatchRequestsMax`). */
+  async releaseSecurityCodes(requests: readonly { merchantId: string; token: string; paymentId?: string }[]): Promise<void> {
+    if (requests.length === 0) return;
+    await this.call(methods.releaseSecurityCodes, { requests: requests.map((request) => ({ merchantId: request.merchantId, token: request.token, paymentId: request.paymentId ?? '' })) });
   }
 
   /** Has the vault hold a security code (encrypted, until released or expired) for one payment with a saved card. */

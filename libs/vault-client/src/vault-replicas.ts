@@ -36,11 +36,11 @@ export const vaultCallAttemptsMax = 3;
 /**
  * Calls a second attempt may repeat without harm, even when the first one was served before its
  * answer was lost: reads (LookupToken, QueryAudit), Detokenize (a second audit row, as truthful as
- * the first), HoldSecurityCode and ReleaseSecurityCode (keyed by token and payment), and Tokenize,
+ * the first; DetokenizeBatch too), HoldSecurityCode and ReleaseSecurityCode(s) (keyed by token and payment), and Tokenize,
  * which the client always sends with a request id (the vault stores a card once per id).
  * DeleteToken is not: a repeat would answer "not found" for a token the first call deleted.
  */
-export const vaultIdempotentMethods = ['Tokenize', 'LookupToken', 'Detokenize', 'HoldSecurityCode', 'ReleaseSecurityCode', 'QueryAudit'] as const;
+export const vaultIdempotentMethods = ['Tokenize', 'LookupToken', 'Detokenize', 'DetokenizeBatch', 'HoldSecurityCode', 'ReleaseSecurityCode', 'ReleaseSecurityCodes', 'QueryAudit'] as const;
 
 /**
  * The channel's service config (gRPC's, not the resolver's: resolution of it is disabled):

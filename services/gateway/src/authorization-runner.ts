@@ -3,10 +3,10 @@ import { context, SpanKind, trace } from '@opentelemetry/api';
 import { ConnectorError, type AttemptResult, type PaymentConnector } from '@dirigen/connectors';
 import type { AttemptOutcome } from '@dirigen/payments';
 import type { ProcessedItem } from '@dirigen/service-kit';
-import type { VaultClient } from '@dirigen/vault-client';
+import type { DetokenizeResult, VaultClient } from '@dirigen/vault-client';
 
 /** What the gateway asks of the card vault: the gRPC `VaultClient` in production. */
-export type GatewayVault = Pick<VaultClient, 'detokenize' | 'releaseCvc'>;
+export type GatewayVault = Pick<VaultClient, 'detokenizeBatch' | 'releaseSecurityCodes'>;
 
 /** PSP calls in flight at once from one gateway replica. */
 export const authorizationsInFlightMax = 256;
@@ -34,7 +34,13 @@ export class AuthorizationRunner {
     const outcomes = new Map<string, AttemptOutcome>();
     for (let start = 0; start < routed.length; start += authorizationsInFlightMax) {
       const slice = routed.slice(start, start + authorizationsInFlightMax);
-      const results = await Promise.all(slice.map((item) => context.with(item.traceContext, () => this.authorize(item))));
+      // One vault call for the slice's cards (a payment without a card needs none).
+      const carded = slice.filter((item) => item.payment.request.paymentMethod.card !== undefined);
+      const detokenized = await this.vault.detokenizeBatch(
+        carded.map(({ payment }) => ({ merchantId: payment.merchantId, token: payment.request.paymentMethod.card!.token, paymentId: payment.id, purpose: 'authorization' })),
+      );
+      const cards = new Map(carded.map((item, index) => [item, detokenized[index]!]));
+      const results = await Promise.all(slice.map((item) => context.with(item.traceContext, () => this.authorize(item, cards.get(item)))));
       slice.forEach((item, index) => outcomes.set(item.meta.eventId, results[index]!));
     }
     return outcomes;
@@ -49,12 +55,15 @@ export class AuthorizationRunner {
     const releases = items.flatMap((item) => {
       const outcome = outcomes.get(item.meta.eventId);
       const token = item.payment.request.paymentMethod.card?.token;
-      return outcome && outcome.status !== 'unknown' && token ? [this.vault.releaseCvc({ merchantId: item.payment.merchantId, token, paymentId: item.payment.id })] : [];
+      return outcome && outcome.status !== 'unknown' && token ? [{ merchantId: item.payment.merchantId, token, paymentId: item.payment.id }] : [];
     });
-    await Promise.allSettled(releases);
+    for (let start = 0; start < releases.length; start += authorizationsInFlightMax) {
+      await this.vault.releaseSecurityCodes(releases.slice(start, start + authorizationsInFlightMax)).catch(() => undefined);
+    }
   }
 
-  private async authorize(item: ProcessedItem): Promise<AttemptOutcome> {
+  /** `detokenized`: the vault's answer for the payment's card (undefined for a payment without one). */
+  private async authorize(item: ProcessedItem, detokenized: DetokenizeResult | undefined): Promise<AttemptOutcome> {
     const { payment, meta } = item;
     const candidate = payment.routing!.candidates[0]!;
     const attemptId = attemptIdFor(meta.eventId, 0);
@@ -65,9 +74,7 @@ export class AuthorizationRunner {
     return tracer.startActiveSpan(`authorize ${connector.name}`, { kind: SpanKind.INTERNAL, attributes: { 'dirigen.payment_id': payment.id, 'dirigen.attempt_id': attemptId } }, async (span): Promise<AttemptOutcome> => {
       const startedAt = performance.now();
       try {
-        const card = payment.request.paymentMethod.card;
-        if (!card) throw new ConnectorError('unsupported', connector.name, `payment method ${payment.request.paymentMethod.type} is not supported yet`);
-        const detokenized = await this.vault.detokenize({ merchantId: payment.merchantId, token: card.token, paymentId: payment.id, purpose: 'authorization' });
+        if (!detokenized) throw new ConnectorError('unsupported', connector.name, `payment method ${payment.request.paymentMethod.type} is not supported yet`);
         if (!detokenized.ok) {
           // The code is gone, but this attempt may already have reached the PSP (a replica that died after
           // the PSP answered, the code then lost with a PostgreSQL crash or released by the replica that

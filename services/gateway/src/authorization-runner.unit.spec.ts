@@ -37,12 +37,15 @@ class RecordingConnector implements PaymentConnector {
 /** A vault that answers one card (or a refusal) for every token, and remembers releases. */
 class MemoryVault implements GatewayVault {
   readonly released: { merchantId: string; token: string; paymentId?: string }[] = [];
+  /** How many cards each batch call asked for. */
+  readonly batches: number[] = [];
   constructor(private readonly answer: () => Promise<DetokenizeResult>) {}
-  detokenize(): Promise<DetokenizeResult> {
-    return this.answer();
+  async detokenizeBatch(requests: readonly unknown[]): Promise<DetokenizeResult[]> {
+    this.batches.push(requests.length);
+    return Promise.all(requests.map(() => this.answer()));
   }
-  async releaseCvc(request: { merchantId: string; token: string; paymentId?: string }): Promise<void> {
-    this.released.push(request);
+  async releaseSecurityCodes(requests: readonly { merchantId: string; token: string; paymentId?: string }[]): Promise<void> {
+    this.released.push(...requests);
   }
 }
 
@@ -161,6 +164,16 @@ describe('gateway: authorizing a routed payment', () => {
     const outcomes = await new AuthorizationRunner(new Map([['stripe', connector]]), holdsVisa()).run([requested, final, routed]);
     expect([...outcomes.keys()]).toEqual([routed.meta.eventId]);
     expect(connector.requests).toHaveLength(1);
+  });
+
+  it('asks the vault for the cards of a whole batch in one call', async () => {
+    const connector = new RecordingConnector(() => ({ status: 'captured', pspLatencyMs: 1 }));
+    const vault = holdsVisa();
+    const items = [routedItem(), routedItem(), routedItem()];
+    const outcomes = await new AuthorizationRunner(new Map([['stripe', connector]]), vault).run(items);
+    expect(vault.batches).toEqual([3]);
+    expect([...outcomes.values()].map((outcome) => outcome.status)).toEqual(['captured', 'captured', 'captured']);
+    expect(connector.requests).toHaveLength(3);
   });
 
   it('derives one attempt id per routed event and candidate: the same on redelivery, another for another event', () => {

@@ -27,14 +27,16 @@ class MemoryVault implements GatewayVault {
   readonly cards = new Map<string, VaultCard>();
   readonly codesLost = new Set<string>();
   readonly released: string[] = [];
-  async detokenize(request: { token: string }): Promise<DetokenizeResult> {
-    const card = this.cards.get(request.token);
-    if (!card) return { ok: false, code: 'token_not_found', message: 'The card token does not exist for this merchant.' };
-    if (this.codesLost.has(request.token)) return { ok: false, code: 'cvc_expired', message: 'The card security code expired before authorization; the customer must enter it again.' };
-    return { ok: true, card };
+  async detokenizeBatch(requests: readonly { token: string }[]): Promise<DetokenizeResult[]> {
+    return requests.map((request) => {
+      const card = this.cards.get(request.token);
+      if (!card) return { ok: false, code: 'token_not_found', message: 'The card token does not exist for this merchant.' };
+      if (this.codesLost.has(request.token)) return { ok: false, code: 'cvc_expired', message: 'The card security code expired before authorization; the customer must enter it again.' };
+      return { ok: true, card };
+    });
   }
-  async releaseCvc(request: { token: string }): Promise<void> {
-    this.released.push(request.token);
+  async releaseSecurityCodes(requests: readonly { token: string }[]): Promise<void> {
+    this.released.push(...requests.map((request) => request.token));
   }
 }
 

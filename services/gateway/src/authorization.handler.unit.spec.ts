@@ -16,7 +16,7 @@ function routedItem(candidates: RoutingDecision['candidates'] = [{ connector: 's
 }
 
 /** Nothing here reaches a PSP or the vault: `react` only turns an outcome into a command. */
-const unusedVault = { detokenize: () => Promise.reject(new Error('not called')), releaseCvc: () => Promise.reject(new Error('not called')) };
+const unusedVault = { detokenizeBatch: () => Promise.reject(new Error('not called')), releaseSecurityCodes: () => Promise.reject(new Error('not called')) };
 
 describe('gateway: reacting to events', () => {
   /** The gateway's reaction reads nothing in the transaction. */

@@ -18,6 +18,7 @@ import {
   TokenizeRules,
   TokenRefRules,
   validated,
+  validatedBatch,
 } from './vault-grpc.requests';
 import type { VaultMetrics } from './vault-metrics';
 
@@ -69,6 +70,39 @@ export class VaultGrpcController {
       const { merchantId, token, purpose, paymentId } = validated(DetokenizeRules, request);
       const card = await this.vault.detokenize(credentialOf(metadata, call), { merchantId, token, purpose, ...(paymentId ? { paymentId } : {}) });
       return { card: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, ...(card.cvc !== undefined ? { cvc: card.cvc } : {}) } };
+    });
+  }
+
+  @GrpcMethod('VaultService', 'DetokenizeBatch')
+  detokenizeBatch(request: vaultV1.DetokenizeBatchRequest, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): Promise<MessageInitShape<typeof vaultV1.DetokenizeBatchResponseSchema>> {
+    return this.serve('DetokenizeBatch', async () => {
+      const requests = validatedBatch(DetokenizeRules, request.requests);
+      const credential = credentialOf(metadata, call);
+      // Concurrently: the vault's records batch the overlapping reads and audit rows into multi-row statements.
+      const answers = await Promise.allSettled(requests.map(({ merchantId, token, purpose, paymentId }) => this.vault.detokenize(credential, { merchantId, token, purpose, ...(paymentId ? { paymentId } : {}) })));
+      return {
+        results: answers.map((answer): MessageInitShape<typeof vaultV1.DetokenizeResultSchema> => {
+          if (answer.status === 'fulfilled') {
+            const card = answer.value;
+            return { result: { case: 'card', value: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, ...(card.cvc !== undefined ? { cvc: card.cvc } : {}) } } };
+          }
+          // A refusal of this card is its entry's answer; anything else fails the call, as a single Detokenize would.
+          if (answer.reason instanceof VaultError && cardRefusalCodes.has(answer.reason.code)) {
+            return { result: { case: 'refusal', value: { code: answer.reason.code, message: answer.reason.message } } };
+          }
+          throw answer.reason;
+        }),
+      };
+    });
+  }
+
+  @GrpcMethod('VaultService', 'ReleaseSecurityCodes')
+  releaseSecurityCodes(request: vaultV1.ReleaseSecurityCodesRequest, metadata: Metadata, call: ServerUnaryCall<unknown, unknown>): Promise<MessageInitShape<typeof vaultV1.ReleaseSecurityCodesResponseSchema>> {
+    return this.serve('ReleaseSecurityCodes', async () => {
+      const requests = validatedBatch(ReleaseSecurityCodeRules, request.requests);
+      const credential = credentialOf(metadata, call);
+      await Promise.all(requests.map(({ merchantId, token, paymentId }) => this.vault.releaseCvc(credential, merchantId, token, paymentId || undefined)));
+      return {};
     });
   }
 
@@ -127,6 +161,9 @@ export class VaultGrpcController {
     }
   }
 }
+
+/** Refusals that concern one card of a batch (its entry's answer), not the call. */
+const cardRefusalCodes: ReadonlySet<string> = new Set(['token_not_found', 'cvc_expired']);
 
 /**
  * The caller as the metadata names it and as its TLS client certificate names it. grpc-js's

@@ -64,6 +64,24 @@ export function validated<Rules extends object>(rules: new () => Rules, request:
   throw new VaultError('invalid_request', `Invalid ${field}: ${constraint.startsWith(`${error.property} `) ? constraint.slice(error.property.length + 1) : constraint}`, field);
 }
 
+/** Most requests one batch call carries (the gateway's authorizations in flight per replica). */
+export const batchRequestsMax = 256;
+
+/** Every request of a batch call, each checked as the single call's is; an empty batch or one over `batchRequestsMax` is refused. */
+export function validatedBatch<Rules extends object>(rules: new () => Rules, requests: readonly object[]): Rules[] {
+  if (requests.length === 0 || requests.length > batchRequestsMax) {
+    throw new VaultError('invalid_request', `Invalid requests: a batch holds 1 to ${batchRequestsMax} requests, not ${requests.length}`, 'requests');
+  }
+  return requests.map((request, index) => {
+    try {
+      return validated(rules, request);
+    } catch (error) {
+      if (!(error instanceof VaultError) || !error.field) throw error;
+      throw new VaultError('invalid_request', error.message.replace(`Invalid ${error.field}`, `Invalid requests[${index}].${error.field}`), `requests[${index}].${error.field}`);
+    }
+  });
+}
+
 function firstLeaf(errors: ValidationError[], prefix: string): { path: string; error: ValidationError } {
   const error = errors[0]!;
   const path = prefix ? `${prefix}.${error.property}` : error.property;

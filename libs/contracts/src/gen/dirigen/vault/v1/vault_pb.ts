@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dirigen/vault/v1/vault.proto.
  */
 export const file_dirigen_vault_v1_vault: GenFile = /*@__PURE__*/
-  fileDesc("ChxkaXJpZ2VuL3ZhdWx0L3YxL3ZhdWx0LnByb3RvEhBkaXJpZ2VuLnZhdWx0LnYxIlUKBENhcmQSDgoGbnVtYmVyGAEgASgJEhEKCWV4cF9tb250aBgCIAEoDRIQCghleHBfeWVhchgDIAEoDRIQCgNjdmMYBCABKAlIAIgBAUIGCgRfY3ZjIq8BCglDYXJkRmFjdHMSDQoFdG9rZW4YASABKAkSDQoFYnJhbmQYAiABKAkSDQoFbGFzdDQYAyABKAkSCwoDYmluGAQgASgJEhEKCWV4cF9tb250aBgFIAEoDRIQCghleHBfeWVhchgGIAEoDRITCgtmaW5nZXJwcmludBgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKIAQoPVG9rZW5pemVSZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEiQKBGNhcmQYAiABKAsyFi5kaXJpZ2VuLnZhdWx0LnYxLkNhcmQSJgoDdXNlGAMgASgOMhkuZGlyaWdlbi52YXVsdC52MS5DYXJkVXNlEhIKCnJlcXVlc3RfaWQYBCABKAkiQwoQVG9rZW5pemVSZXNwb25zZRIvCgpjYXJkX2ZhY3RzGAEgASgLMhsuZGlyaWdlbi52YXVsdC52MS5DYXJkRmFjdHMiOAoSTG9va3VwVG9rZW5SZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEg0KBXRva2VuGAIgASgJIkYKE0xvb2t1cFRva2VuUmVzcG9uc2USLwoKY2FyZF9mYWN0cxgBIAEoCzIbLmRpcmlnZW4udmF1bHQudjEuQ2FyZEZhY3RzIjgKEkRlbGV0ZVRva2VuUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCSIVChNEZWxldGVUb2tlblJlc3BvbnNlIlwKEURldG9rZW5pemVSZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEg0KBXRva2VuGAIgASgJEg8KB3B1cnBvc2UYAyABKAkSEgoKcGF5bWVudF9pZBgEIAEoCSI6ChJEZXRva2VuaXplUmVzcG9uc2USJAoEY2FyZBgBIAEoCzIWLmRpcmlnZW4udmF1bHQudjEuQ2FyZCJeChdIb2xkU2VjdXJpdHlDb2RlUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCRISCgpwYXltZW50X2lkGAMgASgJEgsKA2N2YxgEIAEoCSIaChhIb2xkU2VjdXJpdHlDb2RlUmVzcG9uc2UiVAoaUmVsZWFzZVNlY3VyaXR5Q29kZVJlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSDQoFdG9rZW4YAiABKAkSEgoKcGF5bWVudF9pZBgDIAEoCSIdChtSZWxlYXNlU2VjdXJpdHlDb2RlUmVzcG9uc2UiRQoRUXVlcnlBdWRpdFJlcXVlc3QSDQoFdG9rZW4YASABKAkSEgoKcGF5bWVudF9pZBgCIAEoCRINCgVsaW1pdBgDIAEoDSJDChJRdWVyeUF1ZGl0UmVzcG9uc2USLQoHZW50cmllcxgBIAMoCzIcLmRpcmlnZW4udmF1bHQudjEuQXVkaXRFbnRyeSKeAQoKQXVkaXRFbnRyeRIOCgZjYWxsZXIYASABKAkSEwoLbWVyY2hhbnRfaWQYAiABKAkSDQoFdG9rZW4YAyABKAkSDwoHcHVycG9zZRgEIAEoCRISCgpwYXltZW50X2lkGAUgASgJEg8KB291dGNvbWUYBiABKAkSJgoCYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKk0KB0NhcmRVc2USGAoUQ0FSRF9VU0VfVU5TUEVDSUZJRUQQABIUChBDQVJEX1VTRV9QQVlNRU5UEAESEgoOQ0FSRF9VU0VfU0FWRUQQAjKqBQoMVmF1bHRTZXJ2aWNlElEKCFRva2VuaXplEiEuZGlyaWdlbi52YXVsdC52MS5Ub2tlbml6ZVJlcXVlc3QaIi5kaXJpZ2VuLnZhdWx0LnYxLlRva2VuaXplUmVzcG9uc2USWgoLTG9va3VwVG9rZW4SJC5kaXJpZ2VuLnZhdWx0LnYxLkxvb2t1cFRva2VuUmVxdWVzdBolLmRpcmlnZW4udmF1bHQudjEuTG9va3VwVG9rZW5SZXNwb25zZRJaCgtEZWxldGVUb2tlbhIkLmRpcmlnZW4udmF1bHQudjEuRGVsZXRlVG9rZW5SZXF1ZXN0GiUuZGlyaWdlbi52YXVsdC52MS5EZWxldGVUb2tlblJlc3BvbnNlElcKCkRldG9rZW5pemUSIy5kaXJpZ2VuLnZhdWx0LnYxLkRldG9rZW5pemVSZXF1ZXN0GiQuZGlyaWdlbi52YXVsdC52MS5EZXRva2VuaXplUmVzcG9uc2USaQoQSG9sZFNlY3VyaXR5Q29kZRIpLmRpcmlnZW4udmF1bHQudjEuSG9sZFNlY3VyaXR5Q29kZVJlcXVlc3QaKi5kaXJpZ2VuLnZhdWx0LnYxLkhvbGRTZWN1cml0eUNvZGVSZXNwb25zZRJyChNSZWxlYXNlU2VjdXJpdHlDb2RlEiwuZGlyaWdlbi52YXVsdC52MS5SZWxlYXNlU2VjdXJpdHlDb2RlUmVxdWVzdBotLmRpcmlnZW4udmF1bHQudjEuUmVsZWFzZVNlY3VyaXR5Q29kZVJlc3BvbnNlElcKClF1ZXJ5QXVkaXQSIy5kaXJpZ2VuLnZhdWx0LnYxLlF1ZXJ5QXVkaXRSZXF1ZXN0GiQuZGlyaWdlbi52YXVsdC52MS5RdWVyeUF1ZGl0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxkaXJpZ2VuL3ZhdWx0L3YxL3ZhdWx0LnByb3RvEhBkaXJpZ2VuLnZhdWx0LnYxIlUKBENhcmQSDgoGbnVtYmVyGAEgASgJEhEKCWV4cF9tb250aBgCIAEoDRIQCghleHBfeWVhchgDIAEoDRIQCgNjdmMYBCABKAlIAIgBAUIGCgRfY3ZjIq8BCglDYXJkRmFjdHMSDQoFdG9rZW4YASABKAkSDQoFYnJhbmQYAiABKAkSDQoFbGFzdDQYAyABKAkSCwoDYmluGAQgASgJEhEKCWV4cF9tb250aBgFIAEoDRIQCghleHBfeWVhchgGIAEoDRITCgtmaW5nZXJwcmludBgHIAEoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKIAQoPVG9rZW5pemVSZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEiQKBGNhcmQYAiABKAsyFi5kaXJpZ2VuLnZhdWx0LnYxLkNhcmQSJgoDdXNlGAMgASgOMhkuZGlyaWdlbi52YXVsdC52MS5DYXJkVXNlEhIKCnJlcXVlc3RfaWQYBCABKAkiQwoQVG9rZW5pemVSZXNwb25zZRIvCgpjYXJkX2ZhY3RzGAEgASgLMhsuZGlyaWdlbi52YXVsdC52MS5DYXJkRmFjdHMiOAoSTG9va3VwVG9rZW5SZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEg0KBXRva2VuGAIgASgJIkYKE0xvb2t1cFRva2VuUmVzcG9uc2USLwoKY2FyZF9mYWN0cxgBIAEoCzIbLmRpcmlnZW4udmF1bHQudjEuQ2FyZEZhY3RzIjgKEkRlbGV0ZVRva2VuUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCSIVChNEZWxldGVUb2tlblJlc3BvbnNlIlwKEURldG9rZW5pemVSZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEg0KBXRva2VuGAIgASgJEg8KB3B1cnBvc2UYAyABKAkSEgoKcGF5bWVudF9pZBgEIAEoCSI6ChJEZXRva2VuaXplUmVzcG9uc2USJAoEY2FyZBgBIAEoCzIWLmRpcmlnZW4udmF1bHQudjEuQ2FyZCJeChdIb2xkU2VjdXJpdHlDb2RlUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCRISCgpwYXltZW50X2lkGAMgASgJEgsKA2N2YxgEIAEoCSIaChhIb2xkU2VjdXJpdHlDb2RlUmVzcG9uc2UiVAoaUmVsZWFzZVNlY3VyaXR5Q29kZVJlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSDQoFdG9rZW4YAiABKAkSEgoKcGF5bWVudF9pZBgDIAEoCSIdChtSZWxlYXNlU2VjdXJpdHlDb2RlUmVzcG9uc2UiTwoWRGV0b2tlbml6ZUJhdGNoUmVxdWVzdBI1CghyZXF1ZXN0cxgBIAMoCzIjLmRpcmlnZW4udmF1bHQudjEuRGV0b2tlbml6ZVJlcXVlc3QiTgoXRGV0b2tlbml6ZUJhdGNoUmVzcG9uc2USMwoHcmVzdWx0cxgBIAMoCzIiLmRpcmlnZW4udmF1bHQudjEuRGV0b2tlbml6ZVJlc3VsdCJ2ChBEZXRva2VuaXplUmVzdWx0EiYKBGNhcmQYASABKAsyFi5kaXJpZ2VuLnZhdWx0LnYxLkNhcmRIABIwCgdyZWZ1c2FsGAIgASgLMh0uZGlyaWdlbi52YXVsdC52MS5DYXJkUmVmdXNhbEgAQggKBnJlc3VsdCIsCgtDYXJkUmVmdXNhbBIMCgRjb2RlGAEgASgJEg8KB21lc3NhZ2UYAiABKAkiXQobUmVsZWFzZVNlY3VyaXR5Q29kZXNSZXF1ZXN0Ej4KCHJlcXVlc3RzGAEgAygLMiwuZGlyaWdlbi52YXVsdC52MS5SZWxlYXNlU2VjdXJpdHlDb2RlUmVxdWVzdCIeChxSZWxlYXNlU2VjdXJpdHlDb2Rlc1Jlc3BvbnNlIkUKEVF1ZXJ5QXVkaXRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhIKCnBheW1lbnRfaWQYAiABKAkSDQoFbGltaXQYAyABKA0iQwoSUXVlcnlBdWRpdFJlc3BvbnNlEi0KB2VudHJpZXMYASADKAsyHC5kaXJpZ2VuLnZhdWx0LnYxLkF1ZGl0RW50cnkingEKCkF1ZGl0RW50cnkSDgoGY2FsbGVyGAEgASgJEhMKC21lcmNoYW50X2lkGAIgASgJEg0KBXRva2VuGAMgASgJEg8KB3B1cnBvc2UYBCABKAkSEgoKcGF5bWVudF9pZBgFIAEoCRIPCgdvdXRjb21lGAYgASgJEiYKAmF0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCpNCgdDYXJkVXNlEhgKFENBUkRfVVNFX1VOU1BFQ0lGSUVEEAASFAoQQ0FSRF9VU0VfUEFZTUVOVBABEhIKDkNBUkRfVVNFX1NBVkVEEAIyiQcKDFZhdWx0U2VydmljZRJRCghUb2tlbml6ZRIhLmRpcmlnZW4udmF1bHQudjEuVG9rZW5pemVSZXF1ZXN0GiIuZGlyaWdlbi52YXVsdC52MS5Ub2tlbml6ZVJlc3BvbnNlEloKC0xvb2t1cFRva2VuEiQuZGlyaWdlbi52YXVsdC52MS5Mb29rdXBUb2tlblJlcXVlc3QaJS5kaXJpZ2VuLnZhdWx0LnYxLkxvb2t1cFRva2VuUmVzcG9uc2USWgoLRGVsZXRlVG9rZW4SJC5kaXJpZ2VuLnZhdWx0LnYxLkRlbGV0ZVRva2VuUmVxdWVzdBolLmRpcmlnZW4udmF1bHQudjEuRGVsZXRlVG9rZW5SZXNwb25zZRJXCgpEZXRva2VuaXplEiMuZGlyaWdlbi52YXVsdC52MS5EZXRva2VuaXplUmVxdWVzdBokLmRpcmlnZW4udmF1bHQudjEuRGV0b2tlbml6ZVJlc3BvbnNlEmkKEEhvbGRTZWN1cml0eUNvZGUSKS5kaXJpZ2VuLnZhdWx0LnYxLkhvbGRTZWN1cml0eUNvZGVSZXF1ZXN0GiouZGlyaWdlbi52YXVsdC52MS5Ib2xkU2VjdXJpdHlDb2RlUmVzcG9uc2UScgoTUmVsZWFzZVNlY3VyaXR5Q29kZRIsLmRpcmlnZW4udmF1bHQudjEuUmVsZWFzZVNlY3VyaXR5Q29kZVJlcXVlc3QaLS5kaXJpZ2VuLnZhdWx0LnYxLlJlbGVhc2VTZWN1cml0eUNvZGVSZXNwb25zZRJmCg9EZXRva2VuaXplQmF0Y2gSKC5kaXJpZ2VuLnZhdWx0LnYxLkRldG9rZW5pemVCYXRjaFJlcXVlc3QaKS5kaXJpZ2VuLnZhdWx0LnYxLkRldG9rZW5pemVCYXRjaFJlc3BvbnNlEnUKFFJlbGVhc2VTZWN1cml0eUNvZGVzEi0uZGlyaWdlbi52YXVsdC52MS5SZWxlYXNlU2VjdXJpdHlDb2Rlc1JlcXVlc3QaLi5kaXJpZ2VuLnZhdWx0LnYxLlJlbGVhc2VTZWN1cml0eUNvZGVzUmVzcG9uc2USVwoKUXVlcnlBdWRpdBIjLmRpcmlnZW4udmF1bHQudjEuUXVlcnlBdWRpdFJlcXVlc3QaJC5kaXJpZ2VuLnZhdWx0LnYxLlF1ZXJ5QXVkaXRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Raw card data: exists only on the wire between a caller and the vault, and in the vault's memory
@@ -385,6 +385,125 @@ export const ReleaseSecurityCodeResponseSchema: GenMessage<ReleaseSecurityCodeRe
   messageDesc(file_dirigen_vault_v1_vault, 13);
 
 /**
+ * @generated from message dirigen.vault.v1.DetokenizeBatchRequest
+ */
+export type DetokenizeBatchRequest = Message<"dirigen.vault.v1.DetokenizeBatchRequest"> & {
+  /**
+   * @generated from field: repeated dirigen.vault.v1.DetokenizeRequest requests = 1;
+   */
+  requests: DetokenizeRequest[];
+};
+
+/**
+ * Describes the message dirigen.vault.v1.DetokenizeBatchRequest.
+ * Use `create(DetokenizeBatchRequestSchema)` to create a new message.
+ */
+export const DetokenizeBatchRequestSchema: GenMessage<DetokenizeBatchRequest> = /*@__PURE__*/
+  messageDesc(file_dirigen_vault_v1_vault, 14);
+
+/**
+ * @generated from message dirigen.vault.v1.DetokenizeBatchResponse
+ */
+export type DetokenizeBatchResponse = Message<"dirigen.vault.v1.DetokenizeBatchResponse"> & {
+  /**
+   * One per request, in the same order.
+   *
+   * @generated from field: repeated dirigen.vault.v1.DetokenizeResult results = 1;
+   */
+  results: DetokenizeResult[];
+};
+
+/**
+ * Describes the message dirigen.vault.v1.DetokenizeBatchResponse.
+ * Use `create(DetokenizeBatchResponseSchema)` to create a new message.
+ */
+export const DetokenizeBatchResponseSchema: GenMessage<DetokenizeBatchResponse> = /*@__PURE__*/
+  messageDesc(file_dirigen_vault_v1_vault, 15);
+
+/**
+ * @generated from message dirigen.vault.v1.DetokenizeResult
+ */
+export type DetokenizeResult = Message<"dirigen.vault.v1.DetokenizeResult"> & {
+  /**
+   * @generated from oneof dirigen.vault.v1.DetokenizeResult.result
+   */
+  result: {
+    /**
+     * @generated from field: dirigen.vault.v1.Card card = 1;
+     */
+    value: Card;
+    case: "card";
+  } | {
+    /**
+     * @generated from field: dirigen.vault.v1.CardRefusal refusal = 2;
+     */
+    value: CardRefusal;
+    case: "refusal";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message dirigen.vault.v1.DetokenizeResult.
+ * Use `create(DetokenizeResultSchema)` to create a new message.
+ */
+export const DetokenizeResultSchema: GenMessage<DetokenizeResult> = /*@__PURE__*/
+  messageDesc(file_dirigen_vault_v1_vault, 16);
+
+/**
+ * Why one card was not given: the vault's error code (token_not_found, cvc_expired) and its message.
+ *
+ * @generated from message dirigen.vault.v1.CardRefusal
+ */
+export type CardRefusal = Message<"dirigen.vault.v1.CardRefusal"> & {
+  /**
+   * @generated from field: string code = 1;
+   */
+  code: string;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message dirigen.vault.v1.CardRefusal.
+ * Use `create(CardRefusalSchema)` to create a new message.
+ */
+export const CardRefusalSchema: GenMessage<CardRefusal> = /*@__PURE__*/
+  messageDesc(file_dirigen_vault_v1_vault, 17);
+
+/**
+ * @generated from message dirigen.vault.v1.ReleaseSecurityCodesRequest
+ */
+export type ReleaseSecurityCodesRequest = Message<"dirigen.vault.v1.ReleaseSecurityCodesRequest"> & {
+  /**
+   * @generated from field: repeated dirigen.vault.v1.ReleaseSecurityCodeRequest requests = 1;
+   */
+  requests: ReleaseSecurityCodeRequest[];
+};
+
+/**
+ * Describes the message dirigen.vault.v1.ReleaseSecurityCodesRequest.
+ * Use `create(ReleaseSecurityCodesRequestSchema)` to create a new message.
+ */
+export const ReleaseSecurityCodesRequestSchema: GenMessage<ReleaseSecurityCodesRequest> = /*@__PURE__*/
+  messageDesc(file_dirigen_vault_v1_vault, 18);
+
+/**
+ * @generated from message dirigen.vault.v1.ReleaseSecurityCodesResponse
+ */
+export type ReleaseSecurityCodesResponse = Message<"dirigen.vault.v1.ReleaseSecurityCodesResponse"> & {
+};
+
+/**
+ * Describes the message dirigen.vault.v1.ReleaseSecurityCodesResponse.
+ * Use `create(ReleaseSecurityCodesResponseSchema)` to create a new message.
+ */
+export const ReleaseSecurityCodesResponseSchema: GenMessage<ReleaseSecurityCodesResponse> = /*@__PURE__*/
+  messageDesc(file_dirigen_vault_v1_vault, 19);
+
+/**
  * @generated from message dirigen.vault.v1.QueryAuditRequest
  */
 export type QueryAuditRequest = Message<"dirigen.vault.v1.QueryAuditRequest"> & {
@@ -413,7 +532,7 @@ export type QueryAuditRequest = Message<"dirigen.vault.v1.QueryAuditRequest"> & 
  * Use `create(QueryAuditRequestSchema)` to create a new message.
  */
 export const QueryAuditRequestSchema: GenMessage<QueryAuditRequest> = /*@__PURE__*/
-  messageDesc(file_dirigen_vault_v1_vault, 14);
+  messageDesc(file_dirigen_vault_v1_vault, 20);
 
 /**
  * @generated from message dirigen.vault.v1.QueryAuditResponse
@@ -430,7 +549,7 @@ export type QueryAuditResponse = Message<"dirigen.vault.v1.QueryAuditResponse"> 
  * Use `create(QueryAuditResponseSchema)` to create a new message.
  */
 export const QueryAuditResponseSchema: GenMessage<QueryAuditResponse> = /*@__PURE__*/
-  messageDesc(file_dirigen_vault_v1_vault, 15);
+  messageDesc(file_dirigen_vault_v1_vault, 21);
 
 /**
  * @generated from message dirigen.vault.v1.AuditEntry
@@ -479,7 +598,7 @@ export type AuditEntry = Message<"dirigen.vault.v1.AuditEntry"> & {
  * Use `create(AuditEntrySchema)` to create a new message.
  */
 export const AuditEntrySchema: GenMessage<AuditEntry> = /*@__PURE__*/
-  messageDesc(file_dirigen_vault_v1_vault, 16);
+  messageDesc(file_dirigen_vault_v1_vault, 22);
 
 /**
  * What a card is stored for, which decides how long the vault keeps it (PCI DSS 3.2.1).
@@ -590,6 +709,29 @@ export const VaultService: GenService<{
     methodKind: "unary";
     input: typeof ReleaseSecurityCodeRequestSchema;
     output: typeof ReleaseSecurityCodeResponseSchema;
+  },
+  /**
+   * Detokenize for several payments in one call (a gateway's batch of authorizations), at most 256:
+   * each request audited and answered on its own, in order. A refusal that concerns one card
+   * (token_not_found, cvc_expired) is that entry's answer; one that concerns the call (credential,
+   * permission, limits, rate) fails the whole call with its status, as Detokenize would.
+   *
+   * @generated from rpc dirigen.vault.v1.VaultService.DetokenizeBatch
+   */
+  detokenizeBatch: {
+    methodKind: "unary";
+    input: typeof DetokenizeBatchRequestSchema;
+    output: typeof DetokenizeBatchResponseSchema;
+  },
+  /**
+   * ReleaseSecurityCode for several payments in one call, at most 256. Idempotent.
+   *
+   * @generated from rpc dirigen.vault.v1.VaultService.ReleaseSecurityCodes
+   */
+  releaseSecurityCodes: {
+    methodKind: "unary";
+    input: typeof ReleaseSecurityCodesRequestSchema;
+    output: typeof ReleaseSecurityCodesResponseSchema;
   },
   /**
    * The detokenize audit trail, newest first, by token or payment.
