@@ -39,18 +39,19 @@ describe('operating the platform', () => {
       seen = spans;
       const services = new Set(spans.map((span) => span.service));
       const vaultCalls = vaultServerSpans(spans).map((span) => span.name);
-      const complete = ['intake', 'tokenization', 'fraud', 'routing', 'gateway'].every((service) => services.has(service)) && vaultCalls.includes(`${vaultService}/Detokenize`);
+      const complete = ['intake', 'tokenization', 'fraud', 'routing', 'gateway'].every((service) => services.has(service)) && vaultCalls.includes(`${vaultService}/DetokenizeBatch`);
       return complete && orphans(spans).length <= 1 ? spans : undefined;
     }).catch((error: Error) => {
       throw new Error(`${error.message}; spans seen: ${JSON.stringify(seen.map(({ service, name, spanId, parentSpanId }) => ({ service, name, spanId, parentSpanId })))}`);
     });
     expect(trace.some((span) => span.service === 'gateway' && span.name.startsWith('authorize stripe'))).toBe(true);
-    // The vault is reached over gRPC: intake's Tokenize and the gateway's Detokenize are server spans
-    // of the vault, each the child of its caller's client span.
+    // The vault is reached over gRPC: intake's Tokenize and the gateway's DetokenizeBatch (one call per
+    // batch of authorizations; this payment was alone in its batch) are server spans of the vault, each the
+    // child of its caller's client span.
     const parentOf = (span: Span) => trace.find((candidate) => candidate.spanId === span.parentSpanId);
     const byMethod = new Map(vaultServerSpans(trace).map((span) => [span.name, span]));
     expect(parentOf(byMethod.get(`${vaultService}/Tokenize`)!)).toMatchObject({ service: 'intake', kind: spanKindClient, name: `${vaultService}/Tokenize` });
-    expect(parentOf(byMethod.get(`${vaultService}/Detokenize`)!)).toMatchObject({ service: 'gateway', kind: spanKindClient, name: `${vaultService}/Detokenize` });
+    expect(parentOf(byMethod.get(`${vaultService}/DetokenizeBatch`)!)).toMatchObject({ service: 'gateway', kind: spanKindClient, name: `${vaultService}/DetokenizeBatch` });
     // The JSON log line intake wrote for the payment carries the same trace id.
     const logLines = platform.processes
       .filter((entry) => entry.name === 'intake')
@@ -112,7 +113,7 @@ describe('operating the platform', () => {
     expect(intakeMetrics.join('\n')).toContain('dirigen_payment_latency_seconds_bucket');
     const vault = platform.processes.find((entry) => entry.name === 'tokenization')!;
     const vaultMetrics = await (await fetch(`http://127.0.0.1:${vault.port}/metrics`)).text();
-    expect(vaultMetrics).toMatch(/dirigen_vault_calls_total\{[^}]*method="Detokenize"[^}]*outcome="ok"[^}]*\} \d+/);
+    expect(vaultMetrics).toMatch(/dirigen_vault_calls_total\{[^}]*method="(Tokenize|DetokenizeBatch)"[^}]*outcome="ok"[^}]*\} \d+/);
     expect(vaultMetrics).toContain('dirigen_vault_call_seconds_bucket');
   });
 
