@@ -53,6 +53,16 @@ export interface BatchConsumerOptions {
 const defaultRetry: RetryPolicy = { attemptsMax: 5, backoffInitialMs: 100, backoffMaxMs: 5_000 };
 
 /**
+ * How often processed offsets are committed. kafkajs with `autoCommit` commits after every
+ * partition's batch, whatever `autoCommitInterval` says: measured under load, 3 OffsetCommit requests
+ * per payment, the broker's most frequent request (more than its fetches and produces together), each
+ * an append to `__consumer_offsets` and a round trip the next fetch waited for. Committing at most this
+ * often redelivers at most this much work after a crash or a rebalance, which every consumer absorbs
+ * (inbox, derived event ids).
+ */
+export const offsetCommitIntervalMs = 1_000;
+
+/**
  * Batch consumption on kafkajs `eachBatch` (NestJS's Kafka transport is one message at a time):
  * chunks of up to `chunkSizeMax` go to the handler, a failing chunk is retried with backoff until
  * it succeeds; a chunk failing permanently is split so that only its poison messages go to the
@@ -65,6 +75,9 @@ export class BatchConsumer {
   private readonly chunkSizeMax: number;
   private running = false;
   private readonly coalescer: ChunkCoalescer<InboundMessage>;
+  /** The latest batch's view of resolved-but-uncommitted offsets and its commit, for the idle flush. */
+  private commitPending: (() => Promise<void>) | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(kafka: Kafka, private readonly options: BatchConsumerOptions) {
     this.retry = options.retry ?? defaultRetry;
@@ -95,9 +108,13 @@ export class BatchConsumer {
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       this.options.log('error', 'kafka consumer crashed', { groupId: this.options.groupId, error: String(event.payload.error) });
     });
+    // Offsets go out every offsetCommitIntervalMs from the batches (commitOffsetsIfNecessary), and
+    // from this timer when no batch came since: a consumer that fell idle still commits its last work.
+    this.flushTimer = setInterval(() => void this.commitPending?.().catch(() => undefined), offsetCommitIntervalMs);
+    this.flushTimer.unref();
     await this.consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 1_000,
+      autoCommit: false,
+      autoCommitInterval: offsetCommitIntervalMs,
       eachBatchAutoResolve: false,
       // Every partition of a fetch at once, so their chunks coalesce into one handler call.
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 12,
@@ -108,12 +125,18 @@ export class BatchConsumer {
   /** Finishes the chunk in hand, commits its offsets and leaves the group. */
   async stop(): Promise<void> {
     this.running = false;
+    clearInterval(this.flushTimer);
     await this.consumer.disconnect();
   }
 
-  private async consumeBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async consumeBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, uncommittedOffsets, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const commitNow = async () => {
+      const { topics } = uncommittedOffsets();
+      if (topics.length > 0) await commitOffsetsIfNecessary({ topics });
+    };
+    this.commitPending = commitNow;
     for (let start = 0; start < batch.messages.length; start += this.chunkSizeMax) {
-      if (!isRunning() || isStale()) return;
+      if (!isRunning() || isStale()) break;
       const raw = batch.messages.slice(start, start + this.chunkSizeMax);
       const chunk = raw.map((message) => toInbound(batch.topic, batch.partition, message));
       const wanted = this.options.eventTypes
@@ -121,9 +144,11 @@ export class BatchConsumer {
         : chunk;
       if (wanted.length > 0) await this.handleChunk(wanted, heartbeat);
       resolveOffset(raw[raw.length - 1]!.offset);
-      await commitOffsetsIfNecessary();
+      await commitOffsetsIfNecessary(); // at most every offsetCommitIntervalMs
       await heartbeat();
     }
+    // Stopping: what was handled is committed now, so the next owner does not redo it.
+    if (!isRunning()) await commitNow();
   }
 
   private async handleChunk(chunk: InboundMessage[], heartbeat: () => Promise<void>): Promise<void> {
