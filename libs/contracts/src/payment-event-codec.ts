@@ -42,10 +42,10 @@ export const priorEventsMax = 16;
  * `prior`: the payment's earlier events to carry along (see `DecodedPaymentEvent.prior`).
  */
 export function encodePaymentEvent(event: PaymentEvent, meta: EnvelopeMeta, prior: readonly PaymentEventRecord[] = []): Uint8Array {
-  if (prior.length > priorEventsMax) throw new ContractError('malformed', `${prior.length} prior events exceed ${priorEventsMax}`);
+  checkPriorCount(prior.length);
   const envelope = envelopeOf(event, meta);
   envelope.prior = prior.map((earlier) => {
-    if (earlier.meta.paymentId !== meta.paymentId) throw new ContractError('malformed', `a prior event of ${earlier.meta.paymentId} on an event of ${meta.paymentId}`);
+    checkSamePayment(earlier.meta, meta);
     return envelopeOf(earlier.event, earlier.meta);
   });
   return toBinary(EnvelopeSchema, envelope);
@@ -80,14 +80,23 @@ export function decodePaymentEvent(bytes: Uint8Array): DecodedPaymentEvent {
   const schemaVersion = supportedSchemaVersion(envelope.schemaVersion);
   const meta = metaFromEnvelope(envelope);
   const event = eventFromEnvelope(envelope);
-  if (envelope.prior.length > priorEventsMax) throw new ContractError('malformed', `${envelope.prior.length} prior events exceed ${priorEventsMax}`);
+  checkPriorCount(envelope.prior.length);
   const prior = envelope.prior.map((earlier) => {
     if (earlier.prior.length > 0) throw new ContractError('malformed', 'a prior event carries prior events of its own');
     const record = { event: eventFromEnvelope(earlier), meta: metaFromEnvelope(earlier) };
-    if (record.meta.paymentId !== meta.paymentId) throw new ContractError('malformed', `a prior event of ${record.meta.paymentId} on an event of ${meta.paymentId}`);
+    checkSamePayment(record.meta, meta);
     return record;
   });
   return { event, meta, schemaVersion, prior };
+}
+
+// The rules of `prior`, checked alike when writing and when reading.
+function checkPriorCount(count: number): void {
+  if (count > priorEventsMax) throw new ContractError('malformed', `${count} prior events exceed ${priorEventsMax}`);
+}
+
+function checkSamePayment(earlier: EnvelopeMeta, event: EnvelopeMeta): void {
+  if (earlier.paymentId !== event.paymentId) throw new ContractError('malformed', `a prior event of ${earlier.paymentId} on an event of ${event.paymentId}`);
 }
 
 function parseEnvelope(bytes: Uint8Array): Envelope {

@@ -120,7 +120,7 @@ export class PaymentEventProcessor<Prepared = never> {
           this.ports.metrics.eventsProcessed.inc({ event_type: item.event.type, result: 'duplicate' });
           continue;
         }
-        const { state, outbound } = await this.process(item, states.get(item.meta.paymentId) ?? foldPrior(item), prepared.get(item.meta.eventId), manager, false);
+        const { state, outbound } = await this.process(item, states.get(item.meta.paymentId) ?? foldPrior(item), prepared.get(item.meta.eventId), manager);
         states.set(item.meta.paymentId, state);
         outbox.push(...outbound);
       }
@@ -140,15 +140,16 @@ export class PaymentEventProcessor<Prepared = never> {
   /** Every item on its own carried history; what they decide is sent in one request, acknowledged before the consumer commits the input offsets. */
   private async handleCarried(decoded: readonly DecodedMessage[]): Promise<void> {
     const outbound: OutboundMessage[] = [];
-    for (const item of decoded) outbound.push(...(await this.process(item, foldPrior(item), undefined, this.ports.dataSource.manager, true)).outbound);
+    for (const item of decoded) outbound.push(...(await this.process(item, foldPrior(item), undefined, this.ports.dataSource.manager)).outbound);
     await this.ports.publish(outbound);
   }
 
   /**
    * Folds one event into `state`, asks the service what follows and the domain what that decides.
-   * `carryHistory`: each decided event carries every earlier one (the input's history, the input, its siblings before it).
+   * In a `carried` service each decided event carries every earlier one (the input's history, the input, its siblings before it).
    */
-  private async process(item: DecodedMessage, state: PaymentState, prepared: Prepared | undefined, manager: EntityManager, carryHistory: boolean): Promise<{ state: PaymentState; outbound: OutboundMessage[] }> {
+  private async process(item: DecodedMessage, state: PaymentState, prepared: Prepared | undefined, manager: EntityManager): Promise<{ state: PaymentState; outbound: OutboundMessage[] }> {
+    const carryHistory = this.definition.state === 'carried';
     const parent = contextFromHeaders(item.headers);
     return tracer.startActiveSpan(`process ${item.event.type}`, { kind: SpanKind.CONSUMER, attributes: { 'dirigen.payment_id': item.meta.paymentId } }, parent, async (span) => {
       try {

@@ -3,7 +3,7 @@ import { context, SpanKind, trace } from '@opentelemetry/api';
 import { ConnectorError, type AttemptResult, type PaymentConnector } from '@dirigen/connectors';
 import type { AttemptOutcome } from '@dirigen/payments';
 import type { ProcessedItem } from '@dirigen/service-kit';
-import type { DetokenizeResult, VaultClient } from '@dirigen/vault-client';
+import { vaultBatchRequestsMax, type DetokenizeResult, type VaultClient } from '@dirigen/vault-client';
 
 /** What the gateway asks of the card vault: the gRPC `VaultClient` in production. */
 export type GatewayVault = Pick<VaultClient, 'detokenizeBatch' | 'releaseSecurityCodes'>;
@@ -51,6 +51,7 @@ export class AuthorizationRunner {
    */
   private async detokenize(items: readonly ProcessedItem[]): Promise<DetokenizeResult[]> {
     if (items.length === 0) return [];
+    if (items.length > vaultBatchRequestsMax) throw new Error(`invariant: ${items.length} cards exceed the vault's batch of ${vaultBatchRequestsMax}; authorizationsInFlightMax must not`);
     const links = items.map((item) => trace.getSpanContext(item.traceContext)).flatMap((spanContext) => (spanContext ? [{ context: spanContext }] : []));
     return tracer.startActiveSpan('vault detokenize batch', { kind: SpanKind.INTERNAL, links, attributes: { 'dirigen.batch_size': items.length } }, items[0]!.traceContext, async (span) => {
       try {
@@ -74,8 +75,8 @@ export class AuthorizationRunner {
       const token = item.payment.request.paymentMethod.card?.token;
       return outcome && outcome.status !== 'unknown' && token ? [{ merchantId: item.payment.merchantId, token, paymentId: item.payment.id }] : [];
     });
-    for (let start = 0; start < releases.length; start += authorizationsInFlightMax) {
-      await this.vault.releaseSecurityCodes(releases.slice(start, start + authorizationsInFlightMax)).catch(() => undefined);
+    for (let start = 0; start < releases.length; start += vaultBatchRequestsMax) {
+      await this.vault.releaseSecurityCodes(releases.slice(start, start + vaultBatchRequestsMax)).catch(() => undefined);
     }
   }
 

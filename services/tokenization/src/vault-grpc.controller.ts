@@ -69,7 +69,7 @@ export class VaultGrpcController {
     return this.serve('Detokenize', async () => {
       const { merchantId, token, purpose, paymentId } = validated(DetokenizeRules, request);
       const card = await this.vault.detokenize(credentialOf(metadata, call), { merchantId, token, purpose, ...(paymentId ? { paymentId } : {}) });
-      return { card: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, ...(card.cvc !== undefined ? { cvc: card.cvc } : {}) } };
+      return { card: cardMessage(card) };
     });
   }
 
@@ -82,10 +82,7 @@ export class VaultGrpcController {
       const answers = await Promise.allSettled(requests.map(({ merchantId, token, purpose, paymentId }) => this.vault.detokenize(credential, { merchantId, token, purpose, ...(paymentId ? { paymentId } : {}) })));
       return {
         results: answers.map((answer): MessageInitShape<typeof vaultV1.DetokenizeResultSchema> => {
-          if (answer.status === 'fulfilled') {
-            const card = answer.value;
-            return { result: { case: 'card', value: { number: card.number, expMonth: card.expMonth, expYear: card.expYear, ...(card.cvc !== undefined ? { cvc: card.cvc } : {}) } } };
-          }
+          if (answer.status === 'fulfilled') return { result: { case: 'card', value: cardMessage(answer.value) } };
           // A refusal of this card is its entry's answer; anything else fails the call, as a single Detokenize would.
           if (answer.reason instanceof VaultError && cardRefusalCodes.has(answer.reason.code)) {
             return { result: { case: 'refusal', value: { code: answer.reason.code, message: answer.reason.message } } };
@@ -184,6 +181,10 @@ function credentialOf(metadata: Metadata, call: ServerUnaryCall<unknown, unknown
 function firstString(metadata: Metadata, key: string): string | undefined {
   const [value] = metadata.get(key);
   return typeof value === 'string' ? value : undefined;
+}
+
+function cardMessage(card: { number: string; expMonth: number; expYear: number; cvc?: string }): MessageInitShape<typeof vaultV1.CardSchema> {
+  return { number: card.number, expMonth: card.expMonth, expYear: card.expYear, ...(card.cvc !== undefined ? { cvc: card.cvc } : {}) };
 }
 
 function cardFactsMessage(facts: CardFactsOfToken): MessageInitShape<typeof vaultV1.CardFactsSchema> {

@@ -1,5 +1,6 @@
 import { plainToInstance, Type } from 'class-transformer';
 import { IsDefined, IsIn, IsInt, IsObject, IsString, Length, Matches, Max, MaxLength, Min, validateSync, ValidateNested, type ValidationError } from 'class-validator';
+import { vaultBatchRequestsMax } from '@dirigen/vault-client';
 import { auditPageSizeMax } from './card-vault';
 import { VaultError } from './vault-error';
 
@@ -64,13 +65,10 @@ export function validated<Rules extends object>(rules: new () => Rules, request:
   throw new VaultError('invalid_request', `Invalid ${field}: ${constraint.startsWith(`${error.property} `) ? constraint.slice(error.property.length + 1) : constraint}`, field);
 }
 
-/** Most requests one batch call carries (the gateway's authorizations in flight per replica). */
-export const batchRequestsMax = 256;
-
-/** Every request of a batch call, each checked as the single call's is; an empty batch or one over `batchRequestsMax` is refused. */
+/** Every request of a batch call, each checked as the single call's is; an empty batch or one over `vaultBatchRequestsMax` (the contract's limit, shared with its client) is refused. */
 export function validatedBatch<Rules extends object>(rules: new () => Rules, requests: readonly object[]): Rules[] {
-  if (requests.length === 0 || requests.length > batchRequestsMax) {
-    throw new VaultError('invalid_request', `Invalid requests: a batch holds 1 to ${batchRequestsMax} requests, not ${requests.length}`, 'requests');
+  if (requests.length === 0 || requests.length > vaultBatchRequestsMax) {
+    throw new VaultError('invalid_request', `Invalid requests: a batch holds 1 to ${vaultBatchRequestsMax} requests, not ${requests.length}`, 'requests');
   }
   return requests.map((request, index) => {
     try {
